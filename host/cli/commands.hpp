@@ -1,0 +1,39 @@
+#pragma once
+// The subcommands of the cordsim binary.
+#include <string>
+#include <vector>
+
+namespace cordsim {
+
+// Exit codes (documented in the README).
+enum ExitCode : int {
+  exit_ok = 0,
+  exit_usage = 1,        // command-line syntax (CLI11)
+  exit_bad_input = 2,    // scenario or option rejected; nothing was written
+  exit_run_failed = 3,   // failure while running (I/O, device); the partial output was removed
+};
+
+struct BackendChoice {
+  std::string kind = "auto";  // auto | cpu | cuda
+  int threads = 0;            // CPU threads (0: OpenMP default)
+  int device = 0;             // CUDA device index
+};
+
+struct RunOptions {
+  std::string scenario_path;  // empty: the built-in demo scenario
+  std::string out_dir;        // empty: ./<scenario name>_out
+  std::vector<std::string> overrides;
+  bool overwrite = false;
+  BackendChoice backend;
+};
+
+int run_command(const RunOptions& options);
+
+struct BenchOptions {
+  int threads = 0;
+  bool quick = false;  // smaller sizes, for a smoke run
+};
+
+int bench_command(const BenchOptions& options);
+
+}  // namespace cordsim

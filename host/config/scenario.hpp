@@ -1,0 +1,124 @@
+#pragma once
+// The scenario: a typed, validated description of one run, with every value in internal units
+// (µm, s, nM, ymol; see units.hpp). Produced only by load_scenario / parse_scenario, which reject
+// unknown or missing keys, unit-less or wrong-unit values and out-of-range values.
+#include <array>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace cordsim {
+
+// A bad scenario or command-line input. what() names the file, line, key and value.
+class InputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Where a value came from, for error messages raised after parsing (e.g. an unstable time step).
+struct SourceLocation {
+  std::string file;  // scenario path, or "--set" for a command-line override
+  int line = 0;      // 1-based; 0 when unknown
+  std::string key;   // dotted key path, e.g. "run.time_step" or "species[NO].decay"
+  std::string value; // the value as written
+};
+
+using Vec3 = std::array<double, 3>;  // (x, y, z) in µm
+
+struct GridSpec {
+  std::array<int, 3> shape{0, 0, 0};  // voxels along x, y, z (z = cord axis)
+  Vec3 spacing_um{0, 0, 0};           // voxel edge lengths
+  Vec3 origin_um{0, 0, 0};            // physical position of the grid's lower corner
+};
+
+// The tissue mask: voxels outside it are not simulated.
+struct TissueSpec {
+  enum class Shape { all, ellipsoid, elliptic_cylinder, hdf5 } shape = Shape::all;
+  Vec3 center_um{0, 0, 0};     // ellipsoid / elliptic_cylinder (cylinder axis along z)
+  Vec3 semi_axes_um{0, 0, 0};  // ellipsoid: (a, b, c); elliptic_cylinder: (a, b, unused)
+  std::string file;            // hdf5: file path (relative paths resolved against the scenario)
+  std::string dataset;         // hdf5: dataset of dims {nz, ny, nx}; nonzero = tissue
+};
+
+// Boundary condition on the tissue surface and on grid faces, for one species.
+//   no_flux:   −D ∂c/∂n = 0
+//   dirichlet: c = value on the face
+//   robin:     −D ∂c/∂n = permeability · (c − value)   (flux out of the tissue)
+struct BoundarySpec {
+  enum class Kind { no_flux, dirichlet, robin } kind = Kind::no_flux;
+  double value_nM = 0.0;
+  double permeability_um_per_s = 0.0;
+};
+
+struct InitialFieldSpec {
+  // uniform:  c = value
+  // gaussian: c = background + peak · exp(−|x − center|² / (2 σ²))
+  // cosine:   c = background + amplitude · Π_d cos(π · modes_d · (x_d − origin_d) / L_d)
+  //           (L_d the grid length along d; modes_d = 0 means constant along d)
+  // hdf5:     read from a dataset of dims {nz, ny, nx}, in nM
+  enum class Shape { uniform, gaussian, cosine, hdf5 } shape = Shape::uniform;
+  double value_nM = 0.0;       // uniform value, or the background for gaussian / cosine
+  double peak_nM = 0.0;
+  Vec3 center_um{0, 0, 0};
+  double sigma_um = 0.0;
+  double amplitude_nM = 0.0;
+  std::array<int, 3> modes{0, 0, 0};
+  std::string file;
+  std::string dataset;
+};
+
+struct SpeciesSpec {
+  std::string name;
+  double diffusivity_um2_per_s = 0.0;        // across the cord axis (x, y)
+  double diffusivity_axial_um2_per_s = 0.0;  // along the cord axis (z); defaults to the above
+  double decay_per_s = 0.0;                  // first-order decay k
+  BoundarySpec boundary;
+  InitialFieldSpec initial;
+};
+
+// A production term added to one species' source field (inside tissue only).
+struct SourceSpec {
+  std::string species;
+  enum class Shape { point, box, sphere } shape = Shape::point;
+  Vec3 center_um{0, 0, 0};   // point, sphere
+  double radius_um = 0.0;    // sphere
+  Vec3 box_min_um{0, 0, 0};  // box
+  Vec3 box_max_um{0, 0, 0};
+  // The rate is either a total amount per time (ymol/s, e.g. "0.5 amol/s"), spread over the
+  // shape's tissue voxels, or a volumetric rate (nM/s) applied to each of them.
+  enum class Rate { total, volumetric } rate_kind = Rate::total;
+  double rate = 0.0;  // ymol/s (total) or nM/s (volumetric)
+};
+
+struct RunSpec {
+  double duration_s = 0.0;
+  double output_interval_s = 0.0;
+  std::optional<double> time_step_s;  // explicit step requested by the user; else chosen
+  SourceLocation time_step_source;    // where time_step was given (for the stability error)
+  double stability_safety = 0.9;      // chosen step = safety · stability limit (0 < safety ≤ 1)
+};
+
+struct Scenario {
+  std::string file;          // path it was read from ("<built-in demo>" for the embedded one)
+  std::string text;          // the scenario text exactly as read
+  std::vector<std::string> overrides;  // the --set key=value strings applied on top
+  std::string name;
+  std::string description;
+  GridSpec grid;
+  TissueSpec tissue;
+  std::vector<SpeciesSpec> species;
+  std::vector<SourceSpec> sources;
+  RunSpec run;
+};
+
+// Reads and validates a scenario file. `overrides` are "dotted.key=value" strings (TOML values,
+// e.g. grid.spacing="10 um", run.duration="2 min", species.NO.decay="1 1/s"; a species is
+// addressed by its name) applied before validation. Throws InputError.
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Same, from text; `file_label` is used in messages and to resolve relative paths.
+Scenario parse_scenario(const std::string& text, const std::string& file_label,
+                        const std::vector<std::string>& overrides = {});
+
+}  // namespace cordsim

@@ -1,0 +1,23 @@
+#pragma once
+// The tissue mask of the grid: which voxels are simulated. Parametric cords and atlas import
+// (meshes/, NIfTI) will produce labels from which this mask derives; the skeleton knows simple
+// analytic shapes and masks read from HDF5.
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include "host/config/scenario.hpp"
+
+namespace cordsim {
+
+// Position of the centre of voxel index n along axis a (µm).
+inline double voxel_centre(const GridSpec& g, int axis, int n) {
+  return g.origin_um[std::size_t(axis)] + (n + 0.5) * g.spacing_um[std::size_t(axis)];
+}
+
+// One byte per voxel, 1 = tissue, in memory order i + nx·(j + ny·k). Throws InputError for an
+// empty mask or an unreadable HDF5 mask; `scenario_dir` resolves relative file names.
+std::vector<std::uint8_t> build_tissue_mask(const GridSpec& grid, const TissueSpec& tissue,
+                                            const std::filesystem::path& scenario_dir);
+
+}  // namespace cordsim

@@ -1,0 +1,684 @@
+#include "host/io/run_output.hpp"
+
+#include <hdf5.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+
+namespace cordsim {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kH5Name = "cordsim.h5";
+constexpr const char* kXdmfName = "cordsim.xdmf";
+constexpr const char* kCsvName = "mass_budget.csv";
+
+// ---- HDF5 handles and errors -------------------------------------------------------------------
+
+// One HDF5 id with the function that releases it; closing errors in the destructor are ignored
+// (it may run during unwinding), the explicit close() reports them.
+class Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Handle() = default;
+  Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
+  Handle(Handle&& other) noexcept : id_(std::exchange(other.id_, H5I_INVALID_HID)), closer_(other.closer_) {}
+  Handle& operator=(Handle&& other) noexcept {
+    if (this != &other) {
+      close();
+      id_ = std::exchange(other.id_, H5I_INVALID_HID);
+      closer_ = other.closer_;
+    }
+    return *this;
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle() { close(); }
+
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  herr_t close() {
+    herr_t status = 0;
+    if (id_ >= 0 && closer_ != nullptr) status = closer_(id_);
+    id_ = H5I_INVALID_HID;
+    return status;
+  }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+  Closer closer_ = nullptr;
+};
+
+// HDF5 prints its whole error stack to stderr on every failed call unless told not to; we build
+// one message per failure instead (file, object, and HDF5's most specific reason).
+void silence_hdf5_error_printing() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+// The innermost message of HDF5's current error stack (e.g. "unable to open file: name = ...,
+// errno = 2, ..."), or "" when there is none. Clears the stack.
+std::string hdf5_error_detail() {
+  std::string detail;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* err, void* data) -> herr_t {
+        if (err->desc != nullptr && err->desc[0] != '\0') *static_cast<std::string*>(data) = err->desc;
+        return 0;
+      },
+      &detail);
+  H5Eclear2(H5E_DEFAULT);
+  return detail;
+}
+
+std::string with_detail(std::string message) {
+  const std::string detail = hdf5_error_detail();
+  if (!detail.empty()) message += " (HDF5: " + detail + ")";
+  return message;
+}
+
+[[noreturn]] void throw_hdf5(const fs::path& file, const std::string& action) {
+  throw std::runtime_error(with_detail(fmt::format("HDF5 error in '{}': cannot {}", file.string(), action)));
+}
+
+// File access properties: HDF5 ≥ 1.10.7 locks files and fails on file systems without lock
+// support (common on Lustre/NFS scratch); keep locking where it works, ignore it where it doesn't.
+Handle file_access_properties(const fs::path& file) {
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  if (!fapl.valid()) throw_hdf5(file, "create file access properties");
+#if H5_VERSION_GE(1, 10, 7)
+  if (H5Pset_file_locking(fapl.get(), true, true) < 0) throw_hdf5(file, "set file locking properties");
+#endif
+  return fapl;
+}
+
+// A variable-length UTF-8 string type: h5py reads such attributes as str, ParaView ignores them.
+Handle string_type(const fs::path& file) {
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  if (!type.valid() || H5Tset_size(type.get(), H5T_VARIABLE) < 0 ||
+      H5Tset_cset(type.get(), H5T_CSET_UTF8) < 0)
+    throw_hdf5(file, "create a string type");
+  return type;
+}
+
+// Writes attributes and datasets into one open file; every failure names the file and object.
+class H5Writer {
+ public:
+  explicit H5Writer(fs::path file) : file_(std::move(file)) {}
+  const fs::path& path() const { return file_; }
+
+  Handle create_group(hid_t parent, const std::string& full_name) const {
+    Handle group(H5Gcreate2(parent, full_name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+    if (!group.valid()) throw_hdf5(file_, fmt::format("create group '{}'", full_name));
+    return group;
+  }
+
+  void attr_string(hid_t obj, const std::string& obj_name, const char* name, const std::string& value) const {
+    Handle type = string_type(file_);
+    Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+    const char* ptr = value.c_str();
+    write_attr(obj, obj_name, name, type.get(), type.get(), space, &ptr);
+  }
+
+  void attr_strings(hid_t obj, const std::string& obj_name, const char* name,
+                    const std::vector<std::string>& values) const {
+    Handle type = string_type(file_);
+    const hsize_t n = values.size();
+    Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+    std::vector<const char*> ptrs;
+    ptrs.reserve(values.size());
+    for (const auto& v : values) ptrs.push_back(v.c_str());
+    write_attr(obj, obj_name, name, type.get(), type.get(), space, ptrs.data());
+  }
+
+  void attr_double(hid_t obj, const std::string& obj_name, const char* name, double value) const {
+    Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+    write_attr(obj, obj_name, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, space, &value);
+  }
+
+  void attr_doubles3(hid_t obj, const std::string& obj_name, const char* name, const Vec3& values) const {
+    const hsize_t n = 3;
+    Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+    write_attr(obj, obj_name, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, space, values.data());
+  }
+
+  void attr_ints3(hid_t obj, const std::string& obj_name, const char* name, const std::array<int, 3>& values) const {
+    const hsize_t n = 3;
+    Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+    write_attr(obj, obj_name, name, H5T_STD_I32LE, H5T_NATIVE_INT, space, values.data());
+  }
+
+  // Creates and fills a contiguous dataset with dims {nz, ny, nx}; returns it open so the caller
+  // can attach attributes.
+  Handle write_grid(hid_t parent, const std::string& full_name, const std::array<int, 3>& shape,
+                    hid_t file_type, hid_t mem_type, const void* data) const {
+    const hsize_t dims[3] = {hsize_t(shape[2]), hsize_t(shape[1]), hsize_t(shape[0])};
+    Handle space(H5Screate_simple(3, dims, nullptr), H5Sclose);
+    if (!space.valid()) throw_hdf5(file_, fmt::format("create the dataspace of '{}'", full_name));
+    Handle dset(H5Dcreate2(parent, full_name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                H5Dclose);
+    if (!dset.valid()) throw_hdf5(file_, fmt::format("create dataset '{}'", full_name));
+    if (H5Dwrite(dset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+      throw_hdf5(file_, fmt::format("write dataset '{}'", full_name));
+    return dset;
+  }
+
+ private:
+  void write_attr(hid_t obj, const std::string& obj_name, const char* name, hid_t file_type, hid_t mem_type,
+                  const Handle& space, const void* data) const {
+    const auto what = [&] { return fmt::format("attribute '{}' of '{}'", name, obj_name); };
+    if (!space.valid()) throw_hdf5(file_, "create the dataspace of " + what());
+    Handle attr(H5Acreate2(obj, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    if (!attr.valid()) throw_hdf5(file_, "create " + what());
+    if (H5Awrite(attr.get(), mem_type, data) < 0) throw_hdf5(file_, "write " + what());
+    if (attr.close() < 0) throw_hdf5(file_, "close " + what());
+  }
+
+  fs::path file_;
+};
+
+// ---- text helpers ------------------------------------------------------------------------------
+
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// Shortest text that reads back as the same double ("0.25", "10", "1e-05").
+std::string num(double v) { return fmt::format("{}", v); }
+
+// errno after a failed stream operation, when the C library set one.
+std::string io_error() { return errno != 0 ? std::strerror(errno) : "I/O error"; }
+
+std::string frame_name(std::size_t index) { return fmt::format("{:06d}", index); }
+
+std::string join(const std::vector<std::string>& items, const char* sep) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
+// "out/" names the directory "out": without this, "out/" + ".partial" would be "out/.partial".
+// "." and ".." have no name of their own to suffix, so they become absolute paths.
+fs::path normalized_dir(const fs::path& dir) {
+  fs::path p = dir;
+  if (p.filename() == "." || p.filename() == "..") p = fs::absolute(p).lexically_normal();
+  while (!p.has_filename() && p.has_relative_path()) p = p.parent_path();
+  return p;
+}
+
+fs::path with_suffix(const fs::path& dir, const char* suffix) {
+  fs::path p = dir;
+  p += suffix;
+  return p;
+}
+
+}  // namespace
+
+// ---- RunOutput ---------------------------------------------------------------------------------
+
+struct RunOutput::Impl {
+  fs::path final_dir;
+  fs::path staging;
+  bool overwrite = false;
+  std::array<int, 3> shape{0, 0, 0};
+  Vec3 spacing_um{0, 0, 0};
+  Vec3 origin_um{0, 0, 0};
+  std::vector<std::string> species;
+  std::vector<FieldDescription> fields;
+  std::vector<double> times;
+
+  H5Writer h5{fs::path{}};
+  Handle file;
+  Handle times_dset;
+  std::ofstream csv;
+  fs::path csv_path;
+
+  bool staging_created = false;  // only a staging dir this object made is removed on failure
+  bool files_closed = false;
+  bool committed = false;
+
+  ~Impl() {
+    if (committed || !staging_created) return;
+    // Handles must be closed before the directory goes, or HDF5 would write into a removed file.
+    try {
+      times_dset.close();
+      file.close();
+      if (csv.is_open()) csv.close();
+      std::error_code ec;
+      fs::remove_all(staging, ec);
+    } catch (...) {
+      // A destructor must not throw; a leftover .partial directory is removed by the next run.
+    }
+  }
+
+  void check_csv(const char* action) {
+    if (!csv) {
+      throw std::runtime_error(
+          fmt::format("cannot {} '{}': {}", action, csv_path.string(), io_error()));
+    }
+  }
+
+  void write_file_attributes(const Scenario& scenario, const RunMetadata& metadata) {
+    const hid_t f = file.get();
+    const std::string root = "/";
+    h5.attr_string(f, root, "cordsim_version", metadata.version);
+    h5.attr_string(f, root, "backend", metadata.backend);
+    h5.attr_string(f, root, "scenario_file", scenario.file);
+    h5.attr_string(f, root, "scenario_text", scenario.text);
+    h5.attr_string(f, root, "scenario_overrides", join(scenario.overrides, "\n"));
+    h5.attr_strings(f, root, "species", species);
+    h5.attr_string(f, root, "length_unit", "um");
+    h5.attr_string(f, root, "time_unit", "s");
+    h5.attr_string(f, root, "concentration_unit", "nM");
+    h5.attr_doubles3(f, root, "origin_um", origin_um);
+    h5.attr_doubles3(f, root, "spacing_um", spacing_um);
+    h5.attr_ints3(f, root, "shape", shape);
+  }
+
+  void write_grid_group(const std::vector<std::uint8_t>& tissue_mask) {
+    Handle grid = h5.create_group(file.get(), "/grid");
+    h5.attr_doubles3(grid.get(), "/grid", "origin_um", origin_um);
+    h5.attr_doubles3(grid.get(), "/grid", "spacing_um", spacing_um);
+    h5.attr_ints3(grid.get(), "/grid", "shape", shape);
+    const std::string name = "/grid/tissue_mask";
+    Handle mask = h5.write_grid(file.get(), name, shape, H5T_STD_U8LE, H5T_NATIVE_UINT8, tissue_mask.data());
+    h5.attr_string(mask.get(), name, "units", "1");
+    h5.attr_string(mask.get(), name, "long_name", "tissue mask (1 = simulated tissue, 0 = outside)");
+  }
+
+  void create_times_dataset() {
+    const std::string name = "/times";
+    // Extendible, so that the file on disk is complete up to the last frame after a crash.
+    const hsize_t dims = 0, maxdims = H5S_UNLIMITED, chunk = 256;
+    Handle space(H5Screate_simple(1, &dims, &maxdims), H5Sclose);
+    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    if (!space.valid() || !dcpl.valid() || H5Pset_chunk(dcpl.get(), 1, &chunk) < 0)
+      throw_hdf5(h5.path(), "set up dataset '/times'");
+    times_dset = Handle(H5Dcreate2(file.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
+                                   dcpl.get(), H5P_DEFAULT),
+                        H5Dclose);
+    if (!times_dset.valid()) throw_hdf5(h5.path(), "create dataset '/times'");
+    h5.attr_string(times_dset.get(), name, "units", "s");
+    h5.attr_string(times_dset.get(), name, "long_name", "output times");
+  }
+
+  void append_time(double t) {
+    const hsize_t index = times.size();
+    const hsize_t new_size = index + 1, count = 1;
+    if (H5Dset_extent(times_dset.get(), &new_size) < 0) throw_hdf5(h5.path(), "extend dataset '/times'");
+    Handle file_space(H5Dget_space(times_dset.get()), H5Sclose);
+    Handle mem_space(H5Screate_simple(1, &count, nullptr), H5Sclose);
+    if (!file_space.valid() || !mem_space.valid() ||
+        H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &index, nullptr, &count, nullptr) < 0 ||
+        H5Dwrite(times_dset.get(), H5T_NATIVE_DOUBLE, mem_space.get(), file_space.get(), H5P_DEFAULT, &t) < 0)
+      throw_hdf5(h5.path(), "append to dataset '/times'");
+  }
+
+  void close_files() {
+    if (files_closed) return;
+    files_closed = true;
+    if (times_dset.close() < 0) throw_hdf5(h5.path(), "close dataset '/times'");
+    if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5(h5.path(), "flush the file");
+    if (file.close() < 0) throw_hdf5(h5.path(), "close the file");
+    csv.close();
+    check_csv("close");
+  }
+
+  std::string xdmf_text() const {
+    const int nx = shape[0], ny = shape[1], nz = shape[2];
+    const std::string cells = fmt::format("{} {} {}", nz, ny, nx);
+    const std::string points = fmt::format("{} {} {}", nz + 1, ny + 1, nx + 1);
+    std::string x;
+    x += "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
+    x += "<Xdmf Version=\"3.0\" xmlns:xi=\"http://www.w3.org/2001/XInclude\">\n";
+    x += "  <Domain>\n";
+    x += "    <Grid Name=\"cordsim\" GridType=\"Collection\" CollectionType=\"Temporal\">\n";
+    for (std::size_t i = 0; i < times.size(); ++i) {
+      const std::string frame = frame_name(i);
+      x += fmt::format("      <Grid Name=\"frame_{}\" GridType=\"Uniform\">\n", frame);
+      x += fmt::format("        <Time Value=\"{}\"/>\n", num(times[i]));
+      x += fmt::format("        <Topology TopologyType=\"3DCoRectMesh\" Dimensions=\"{}\"/>\n", points);
+      // ORIGIN_DXDYDZ lists z first, like every other XDMF triple.
+      x += "        <Geometry GeometryType=\"ORIGIN_DXDYDZ\">\n";
+      x += fmt::format(
+          "          <DataItem Name=\"Origin\" Format=\"XML\" NumberType=\"Float\" Precision=\"8\" "
+          "Dimensions=\"3\">{} {} {}</DataItem>\n",
+          num(origin_um[2]), num(origin_um[1]), num(origin_um[0]));
+      x += fmt::format(
+          "          <DataItem Name=\"Spacing\" Format=\"XML\" NumberType=\"Float\" Precision=\"8\" "
+          "Dimensions=\"3\">{} {} {}</DataItem>\n",
+          num(spacing_um[2]), num(spacing_um[1]), num(spacing_um[0]));
+      x += "        </Geometry>\n";
+      for (const auto& field : fields) {
+        const std::string name = xml_escape(field.name);
+        x += fmt::format("        <Attribute Name=\"{}\" Center=\"Cell\" AttributeType=\"Scalar\">\n", name);
+        x += fmt::format(
+            "          <DataItem Format=\"HDF\" NumberType=\"Float\" Precision=\"4\" "
+            "Dimensions=\"{}\">{}:/fields/{}/{}</DataItem>\n",
+            cells, kH5Name, name, frame);
+        x += "        </Attribute>\n";
+      }
+      x += "        <Attribute Name=\"tissue_mask\" Center=\"Cell\" AttributeType=\"Scalar\">\n";
+      x += fmt::format(
+          "          <DataItem Format=\"HDF\" NumberType=\"UChar\" Precision=\"1\" "
+          "Dimensions=\"{}\">{}:/grid/tissue_mask</DataItem>\n",
+          cells, kH5Name);
+      x += "        </Attribute>\n";
+      x += "      </Grid>\n";
+    }
+    x += "    </Grid>\n";
+    x += "  </Domain>\n";
+    x += "</Xdmf>\n";
+    return x;
+  }
+
+  // Written under a temporary name so that a cordsim.xdmf, if present, is always complete.
+  void write_xdmf() {
+    const fs::path tmp = staging / (std::string(kXdmfName) + ".tmp");
+    const fs::path dest = staging / kXdmfName;
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      const std::string text = xdmf_text();
+      out.write(text.data(), std::streamsize(text.size()));
+      out.close();
+      if (!out) {
+        throw std::runtime_error(fmt::format("cannot write '{}': {}", tmp.string(), io_error()));
+      }
+    }
+    std::error_code ec;
+    fs::rename(tmp, dest, ec);
+    if (ec) {
+      throw std::runtime_error(
+          fmt::format("cannot rename '{}' to '{}': {}", tmp.string(), dest.string(), ec.message()));
+    }
+  }
+
+  void move_into_place() {
+    std::error_code ec;
+    const bool had_old = fs::exists(fs::symlink_status(final_dir));
+    if (had_old && !overwrite) {
+      // Appeared while this run was going; rename() would silently replace an empty directory.
+      throw InputError(
+          fmt::format("output directory '{}' exists; use --overwrite to replace it", final_dir.string()));
+    }
+    // The old output is moved aside, not deleted first, so that a failure here loses nothing.
+    const fs::path aside = with_suffix(final_dir, ".old.partial");
+    if (had_old) {
+      fs::remove_all(aside, ec);
+      fs::rename(final_dir, aside, ec);
+      if (ec) {
+        throw std::runtime_error(fmt::format("cannot move the previous output '{}' aside to '{}': {}",
+                                             final_dir.string(), aside.string(), ec.message()));
+      }
+    }
+    fs::rename(staging, final_dir, ec);
+    if (ec) {
+      const std::string reason = ec.message();
+      if (had_old) fs::rename(aside, final_dir, ec);
+      throw std::runtime_error(
+          fmt::format("cannot rename '{}' to '{}': {}", staging.string(), final_dir.string(), reason));
+    }
+    committed = true;
+    // Best effort: the new output is already in place; a leftover is named *.partial.
+    if (had_old) fs::remove_all(aside, ec);
+  }
+};
+
+RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, const Scenario& scenario,
+                     const RunMetadata& metadata, std::vector<FieldDescription> fields,
+                     const std::vector<std::uint8_t>& tissue_mask)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.final_dir = normalized_dir(final_dir);
+  m.staging = with_suffix(m.final_dir, ".partial");
+  m.overwrite = overwrite;
+  m.shape = scenario.grid.shape;
+  m.spacing_um = scenario.grid.spacing_um;
+  m.origin_um = scenario.grid.origin_um;
+  for (const auto& s : scenario.species) m.species.push_back(s.name);
+  m.fields = std::move(fields);
+
+  if (m.shape[0] <= 0 || m.shape[1] <= 0 || m.shape[2] <= 0) {
+    throw std::invalid_argument(
+        fmt::format("RunOutput: grid shape ({}, {}, {}) is not positive", m.shape[0], m.shape[1], m.shape[2]));
+  }
+  const std::size_t cells = std::size_t(m.shape[0]) * std::size_t(m.shape[1]) * std::size_t(m.shape[2]);
+  if (tissue_mask.size() != cells) {
+    throw std::invalid_argument(
+        fmt::format("RunOutput: tissue mask has {} values for a grid of {} cells", tissue_mask.size(), cells));
+  }
+  for (std::size_t i = 0; i < m.fields.size(); ++i) {
+    const std::string& name = m.fields[i].name;
+    // '/' would nest HDF5 groups, ':' splits XDMF's "file:dataset" reference.
+    if (name.empty() || name == "." || name == ".." || name.find_first_of("/:") != std::string::npos) {
+      throw InputError(fmt::format("field name '{}' cannot be used as an HDF5 dataset name", name));
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (m.fields[j].name == name) throw InputError(fmt::format("field name '{}' is used twice", name));
+    }
+  }
+
+  std::error_code ec;
+  const fs::file_status old = fs::symlink_status(m.final_dir, ec);
+  if (fs::exists(old)) {
+    if (!overwrite) {
+      throw InputError(
+          fmt::format("output directory '{}' exists; use --overwrite to replace it", m.final_dir.string()));
+    }
+    // --overwrite deletes the old directory at commit: refuse anything that is not a cordsim output
+    // (a mistyped --out could otherwise name a home or project directory).
+    if (!fs::is_directory(old)) {
+      throw InputError(fmt::format("output path '{}' exists and is not a directory; not replacing it",
+                                   m.final_dir.string()));
+    }
+    const bool empty = fs::is_empty(m.final_dir, ec);
+    const bool ours = fs::exists(m.final_dir / kXdmfName, ec) || fs::exists(m.final_dir / kH5Name, ec) ||
+                      fs::exists(m.final_dir / kCsvName, ec);
+    if (!empty && !ours) {
+      throw InputError(fmt::format(
+          "output directory '{}' exists and is not a cordsim output (no {} or {}); not replacing it even with "
+          "--overwrite: remove it yourself or choose another --out",
+          m.final_dir.string(), kXdmfName, kH5Name));
+    }
+  }
+
+  // A staging directory left by a killed run is garbage by construction.
+  std::error_code status_ec;  // e.g. "not a directory" above it: create_directories reports that
+  if (fs::exists(fs::symlink_status(m.staging, status_ec))) {
+    fs::remove_all(m.staging, ec);
+    if (ec) {
+      throw InputError(fmt::format("cannot remove the stale staging directory '{}': {}", m.staging.string(),
+                                   ec.message()));
+    }
+  }
+  fs::create_directories(m.staging, ec);
+  if (ec) {
+    throw InputError(
+        fmt::format("cannot create output directory '{}': {}", m.staging.string(), ec.message()));
+  }
+  m.staging_created = true;
+
+  silence_hdf5_error_printing();
+  const fs::path h5_path = m.staging / kH5Name;
+  m.h5 = H5Writer(h5_path);
+  {
+    Handle fapl = file_access_properties(h5_path);
+    m.file = Handle(H5Fcreate(h5_path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()), H5Fclose);
+  }
+  if (!m.file.valid()) throw_hdf5(h5_path, "create the file");
+  m.write_file_attributes(scenario, metadata);
+  m.write_grid_group(tissue_mask);
+  m.h5.create_group(m.file.get(), "/fields");
+  for (const auto& f : m.fields) m.h5.create_group(m.file.get(), "/fields/" + f.name);
+  m.create_times_dataset();
+  if (H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5(h5_path, "flush the file");
+
+  m.csv_path = m.staging / kCsvName;
+  m.csv.open(m.csv_path, std::ios::out | std::ios::trunc);
+  m.check_csv("create");
+  m.csv << "time_s";
+  for (const auto& s : m.species) m.csv << ',' << s << "_total_amol";
+  m.csv << '\n' << std::flush;
+  m.check_csv("write");
+}
+
+RunOutput::~RunOutput() = default;
+
+void RunOutput::write_frame(double time_s, const std::vector<const float*>& fields,
+                            const std::vector<double>& totals_ymol) {
+  Impl& m = *impl_;
+  if (m.files_closed) throw std::logic_error("RunOutput::write_frame called after commit");
+  if (fields.size() != m.fields.size()) {
+    throw std::invalid_argument(
+        fmt::format("RunOutput::write_frame: {} fields given, {} declared", fields.size(), m.fields.size()));
+  }
+  if (totals_ymol.size() != m.species.size()) {
+    throw std::invalid_argument(fmt::format("RunOutput::write_frame: {} totals given for {} species",
+                                            totals_ymol.size(), m.species.size()));
+  }
+  // ParaView orders a temporal collection by time; equal or decreasing times would hide frames.
+  if (!std::isfinite(time_s) || (!m.times.empty() && !(time_s > m.times.back()))) {
+    throw std::invalid_argument(fmt::format("RunOutput::write_frame: time {} s does not follow {} s", time_s,
+                                            m.times.empty() ? 0.0 : m.times.back()));
+  }
+
+  const std::string frame = frame_name(m.times.size());
+  for (std::size_t f = 0; f < fields.size(); ++f) {
+    if (fields[f] == nullptr) {
+      throw std::invalid_argument(fmt::format("RunOutput::write_frame: field '{}' is null", m.fields[f].name));
+    }
+    const std::string name = "/fields/" + m.fields[f].name + "/" + frame;
+    Handle dset = m.h5.write_grid(m.file.get(), name, m.shape, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, fields[f]);
+    m.h5.attr_string(dset.get(), name, "units", m.fields[f].units);
+    m.h5.attr_string(dset.get(), name, "long_name", m.fields[f].long_name);
+    m.h5.attr_double(dset.get(), name, "time", time_s);
+    if (dset.close() < 0) throw_hdf5(m.h5.path(), fmt::format("close dataset '{}'", name));
+  }
+  m.append_time(time_s);
+  m.times.push_back(time_s);
+  // A crash after this point loses nothing written so far.
+  if (H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5(m.h5.path(), "flush the file");
+
+  m.csv << num(time_s);
+  for (double total : totals_ymol) m.csv << ',' << fmt::format("{:.9e}", total * 1e-6);  // 1 amol = 1e6 ymol
+  m.csv << '\n' << std::flush;
+  m.check_csv("write");
+}
+
+std::filesystem::path RunOutput::commit() {
+  Impl& m = *impl_;
+  if (m.files_closed) throw std::logic_error("RunOutput::commit called twice");
+  m.close_files();
+  m.write_xdmf();
+  m.move_into_place();
+  return m.final_dir / kXdmfName;
+}
+
+const std::filesystem::path& RunOutput::staging_dir() const { return impl_->staging; }
+
+// ---- reading -----------------------------------------------------------------------------------
+
+std::vector<float> read_grid_dataset(const std::filesystem::path& file, const std::string& dataset,
+                                     const std::array<int, 3>& shape) {
+  namespace fs = std::filesystem;
+  if (shape[0] <= 0 || shape[1] <= 0 || shape[2] <= 0) {
+    throw std::invalid_argument(
+        fmt::format("read_grid_dataset: grid shape ({}, {}, {}) is not positive", shape[0], shape[1], shape[2]));
+  }
+  std::error_code ec;
+  if (!fs::exists(file, ec)) {
+    throw InputError(fmt::format("cannot open HDF5 file '{}': no such file", file.string()));
+  }
+  if (fs::is_directory(file, ec)) {
+    throw InputError(fmt::format("cannot open HDF5 file '{}': it is a directory", file.string()));
+  }
+  silence_hdf5_error_printing();
+  const htri_t is_hdf5 = H5Fis_hdf5(file.c_str());
+  if (is_hdf5 == 0) throw InputError(fmt::format("cannot open HDF5 file '{}': not an HDF5 file", file.string()));
+  if (is_hdf5 < 0) throw InputError(with_detail(fmt::format("cannot open HDF5 file '{}'", file.string())));
+
+  Handle h5;
+  {
+    Handle fapl = file_access_properties(file);
+    h5 = Handle(H5Fopen(file.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
+  }
+  if (!h5.valid()) throw InputError(with_detail(fmt::format("cannot open HDF5 file '{}'", file.string())));
+
+  // H5Lexists fails (rather than answering no) when an intermediate group is missing, so walk the
+  // path one component at a time.
+  std::string path = dataset.empty() || dataset[0] != '/' ? "/" + dataset : dataset;
+  const auto missing = [&] {
+    return InputError(fmt::format("'{}': no dataset '{}' in the file", file.string(), dataset));
+  };
+  if (path == "/") throw missing();
+  for (std::size_t pos = path.find('/', 1);; pos = path.find('/', pos + 1)) {
+    const std::string prefix = path.substr(0, pos);
+    if (!prefix.empty() && prefix.back() != '/' && H5Lexists(h5.get(), prefix.c_str(), H5P_DEFAULT) <= 0) {
+      hdf5_error_detail();  // a failed lookup is an answer here, not an error to report
+      throw missing();
+    }
+    if (pos == std::string::npos) break;
+  }
+  // Opened as a generic object first: H5Dopen2 on a group would fail with a less useful message.
+  Handle object(H5Oopen(h5.get(), path.c_str(), H5P_DEFAULT), H5Oclose);
+  if (!object.valid()) {
+    throw InputError(with_detail(fmt::format("'{}': cannot open dataset '{}'", file.string(), dataset)));
+  }
+  if (H5Iget_type(object.get()) != H5I_DATASET) {
+    throw InputError(fmt::format("'{}': '{}' is not a dataset", file.string(), dataset));
+  }
+  Handle dset = std::move(object);
+
+  Handle type(H5Dget_type(dset.get()), H5Tclose);
+  if (!type.valid()) throw_hdf5(file, fmt::format("read the type of dataset '{}'", dataset));
+  const H5T_class_t type_class = H5Tget_class(type.get());
+  if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) {
+    throw InputError(fmt::format("'{}': dataset '{}' does not hold numbers", file.string(), dataset));
+  }
+
+  Handle space(H5Dget_space(dset.get()), H5Sclose);
+  if (!space.valid()) throw_hdf5(file, fmt::format("read the dataspace of dataset '{}'", dataset));
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0) throw_hdf5(file, fmt::format("read the dims of dataset '{}'", dataset));
+  std::vector<hsize_t> dims(std::size_t(rank), 0);
+  if (rank > 0 && H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0)
+    throw_hdf5(file, fmt::format("read the dims of dataset '{}'", dataset));
+  const std::vector<hsize_t> expected = {hsize_t(shape[2]), hsize_t(shape[1]), hsize_t(shape[0])};
+  if (dims != expected) {
+    std::vector<std::string> text;
+    for (hsize_t d : dims) text.push_back(std::to_string(d));
+    throw InputError(fmt::format(
+        "'{}': dataset '{}' has dims {{{}}} but the grid (nx, ny, nz) = ({}, {}, {}) needs dims {{{}, {}, {}}} "
+        "(z, y, x order)",
+        file.string(), dataset, join(text, ", "), shape[0], shape[1], shape[2], shape[2], shape[1], shape[0]));
+  }
+
+  const std::size_t cells = std::size_t(shape[0]) * std::size_t(shape[1]) * std::size_t(shape[2]);
+  std::vector<float> values(cells);
+  if (H5Dread(dset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
+    throw_hdf5(file, fmt::format("read dataset '{}'", dataset));
+  return values;
+}
+
+}  // namespace cordsim

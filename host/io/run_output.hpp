@@ -1,0 +1,72 @@
+#pragma once
+// The files of one run, written so that a crash or a bad input never leaves a half-written
+// output directory behind:
+//   OUT.partial/ is created first and everything is written there; commit() renames it to OUT.
+//   A RunOutput destroyed without commit() removes OUT.partial.
+//
+// Contents of OUT (names fixed, documented in the README):
+//   cordsim.h5    one dataset per field per output time: /fields/<name>/<frame index, 6 digits>,
+//                 float32 cell data with dims {nz, ny, nx} (x fastest), attributes units,
+//                 long_name, time; /grid/tissue_mask (uint8); /times (float64, s); file
+//                 attributes: cordsim_version, backend, scenario_file, scenario_text,
+//                 scenario_overrides, species, length_unit "um", time_unit "s",
+//                 concentration_unit "nM", origin_um, spacing_um, shape (x, y, z order).
+//   cordsim.xdmf  XDMF 3 temporal collection of 3DCoRectMesh grids indexing cordsim.h5
+//                 (ParaView: File > Open > cordsim.xdmf, reader "XDMF Reader").
+//   mass_budget.csv   time_s, then <species>_total_amol per species (amount in tissue).
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "host/config/scenario.hpp"
+
+namespace cordsim {
+
+struct FieldDescription {
+  std::string name;       // dataset / array name, e.g. "NO"
+  std::string units;      // e.g. "nM"
+  std::string long_name;  // e.g. "nitric oxide concentration"
+};
+
+struct RunMetadata {
+  std::string version;  // cordsim version string
+  std::string backend;  // back end that produced the run, e.g. "cpu (OpenMP, 2 threads)"
+};
+
+class RunOutput {
+ public:
+  // Throws InputError if `final_dir` exists and `overwrite` is false, or if it cannot be created
+  // (the message names the path and the system error).
+  RunOutput(const std::filesystem::path& final_dir, bool overwrite, const Scenario& scenario,
+            const RunMetadata& metadata, std::vector<FieldDescription> fields,
+            const std::vector<std::uint8_t>& tissue_mask);
+  ~RunOutput();
+  RunOutput(const RunOutput&) = delete;
+  RunOutput& operator=(const RunOutput&) = delete;
+
+  // Appends one output time: `fields[f]` points at nx·ny·nz float32 values of field f (in the
+  // order given to the constructor); `totals_ymol[s]` is the tissue total of species s.
+  void write_frame(double time_s, const std::vector<const float*>& fields,
+                   const std::vector<double>& totals_ymol);
+
+  // Finishes all files and renames the staging directory to the final one. Returns the path of
+  // the XDMF file.
+  std::filesystem::path commit();
+
+  const std::filesystem::path& staging_dir() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads a float dataset with dims {nz, ny, nx} (any stored numeric type, converted to float).
+// `shape` is (nx, ny, nz). Throws InputError naming file and dataset when the file or dataset is
+// missing or the dims differ.
+std::vector<float> read_grid_dataset(const std::filesystem::path& file, const std::string& dataset,
+                                     const std::array<int, 3>& shape);
+
+}  // namespace cordsim

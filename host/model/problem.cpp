@@ -1,0 +1,189 @@
+#include "host/model/problem.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "host/geometry/tissue_mask.hpp"
+#include "host/io/run_output.hpp"
+
+namespace cordsim {
+namespace {
+
+constexpr double pi = 3.14159265358979323846;
+
+std::filesystem::path scenario_directory(const Scenario& scenario) {
+  const std::filesystem::path file(scenario.file);
+  return file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+}
+
+// Calls f(v, x, y, z) for every tissue voxel v with its centre (µm).
+template <class F>
+void for_each_tissue_voxel(const GridSpec& grid, const std::vector<std::uint8_t>& tissue, F&& f) {
+  std::size_t v = 0;
+  for (int k = 0; k < grid.shape[2]; ++k) {
+    const double z = voxel_centre(grid, 2, k);
+    for (int j = 0; j < grid.shape[1]; ++j) {
+      const double y = voxel_centre(grid, 1, j);
+      for (int i = 0; i < grid.shape[0]; ++i, ++v) {
+        if (tissue[v]) f(v, voxel_centre(grid, 0, i), y, z);
+      }
+    }
+  }
+}
+
+std::vector<float> initial_field(const Scenario& scenario, const SpeciesSpec& species,
+                                 const std::vector<std::uint8_t>& tissue) {
+  const GridSpec& grid = scenario.grid;
+  const InitialFieldSpec& init = species.initial;
+  std::vector<float> c(tissue.size(), 0.f);
+  using Shape = InitialFieldSpec::Shape;
+  switch (init.shape) {
+    case Shape::uniform:
+      for_each_tissue_voxel(grid, tissue, [&](std::size_t v, double, double, double) {
+        c[v] = float(init.value_nM);
+      });
+      break;
+    case Shape::gaussian: {
+      // c = background + peak · exp(−|x − x0|² / (2σ²))
+      const double two_sigma2 = 2.0 * init.sigma_um * init.sigma_um;
+      for_each_tissue_voxel(grid, tissue, [&](std::size_t v, double x, double y, double z) {
+        const double dx = x - init.center_um[0], dy = y - init.center_um[1], dz = z - init.center_um[2];
+        c[v] = float(init.value_nM + init.peak_nM * std::exp(-(dx * dx + dy * dy + dz * dz) / two_sigma2));
+      });
+      break;
+    }
+    case Shape::cosine: {
+      // c = background + A · Π_d cos(π m_d (x_d − origin_d) / L_d): with cell-centred voxels and
+      // no-flux grid faces each factor is an exact eigenvector of the discrete Laplacian.
+      double wavenumber[3];
+      for (int a = 0; a < 3; ++a) {
+        const double length = grid.shape[std::size_t(a)] * grid.spacing_um[std::size_t(a)];
+        wavenumber[a] = pi * init.modes[std::size_t(a)] / length;
+      }
+      for_each_tissue_voxel(grid, tissue, [&](std::size_t v, double x, double y, double z) {
+        const double p[3] = {x, y, z};
+        double product = 1.0;
+        for (int a = 0; a < 3; ++a) product *= std::cos(wavenumber[a] * (p[a] - grid.origin_um[std::size_t(a)]));
+        c[v] = float(init.value_nM + init.amplitude_nM * product);
+      });
+      break;
+    }
+    case Shape::hdf5: {
+      const std::vector<float> values =
+          read_grid_dataset(scenario_directory(scenario) / init.file, init.dataset, grid.shape);
+      for_each_tissue_voxel(grid, tissue, [&](std::size_t v, double, double, double) { c[v] = values[v]; });
+      break;
+    }
+  }
+  return c;
+}
+
+// Adds one source term to the species' source field: a total rate Q (ymol/s) spread evenly over
+// the n tissue voxels the shape covers (S = Q / (n V)), or a volumetric rate (nM/s) on each.
+void add_source(const Scenario& scenario, std::size_t source_index, const std::vector<std::uint8_t>& tissue,
+                std::vector<float>& source_field) {
+  const GridSpec& grid = scenario.grid;
+  const SourceSpec& spec = scenario.sources[source_index];
+  const std::string key = fmt::format("source[{}]", source_index);
+  std::vector<std::size_t> covered;
+  using Shape = SourceSpec::Shape;
+  if (spec.shape == Shape::box) {
+    for_each_tissue_voxel(grid, tissue, [&](std::size_t v, double x, double y, double z) {
+      const double p[3] = {x, y, z};
+      bool inside = true;
+      for (int a = 0; a < 3; ++a)
+        inside = inside && p[a] >= spec.box_min_um[std::size_t(a)] && p[a] <= spec.box_max_um[std::size_t(a)];
+      if (inside) covered.push_back(v);
+    });
+  } else if (spec.shape == Shape::sphere) {
+    const double r2 = spec.radius_um * spec.radius_um;
+    for_each_tissue_voxel(grid, tissue, [&](std::size_t v, double x, double y, double z) {
+      const double dx = x - spec.center_um[0], dy = y - spec.center_um[1], dz = z - spec.center_um[2];
+      if (dx * dx + dy * dy + dz * dz <= r2) covered.push_back(v);
+    });
+  }
+  // A point source, or a sphere smaller than a voxel, sits in the voxel that contains its centre.
+  if (spec.shape == Shape::point || (spec.shape == Shape::sphere && covered.empty())) {
+    int ijk[3];
+    for (int a = 0; a < 3; ++a) {
+      ijk[a] = int(std::floor((spec.center_um[std::size_t(a)] - grid.origin_um[std::size_t(a)]) /
+                              grid.spacing_um[std::size_t(a)]));
+      if (ijk[a] < 0 || ijk[a] >= grid.shape[std::size_t(a)])
+        throw InputError(fmt::format("{}: center ({} um, {} um, {} um) lies outside the grid", key,
+                                     spec.center_um[0], spec.center_um[1], spec.center_um[2]));
+    }
+    const std::size_t v = std::size_t(ijk[0]) +
+                          std::size_t(grid.shape[0]) * (std::size_t(ijk[1]) + std::size_t(grid.shape[1]) * std::size_t(ijk[2]));
+    if (!tissue[v])
+      throw InputError(fmt::format("{}: center ({} um, {} um, {} um) lies outside the tissue", key,
+                                   spec.center_um[0], spec.center_um[1], spec.center_um[2]));
+    covered.push_back(v);
+  }
+  if (covered.empty())
+    throw InputError(fmt::format("{}: the {} covers no tissue voxel centre", key, "box"));
+  const double voxel_volume = grid.spacing_um[0] * grid.spacing_um[1] * grid.spacing_um[2];
+  const double density = spec.rate_kind == SourceSpec::Rate::total
+                             ? spec.rate / (double(covered.size()) * voxel_volume)
+                             : spec.rate;
+  for (std::size_t v : covered) source_field[v] += float(density);
+}
+
+BoundaryParams boundary_params(const BoundarySpec& spec) {
+  BoundaryParams b;
+  b.kind = spec.kind == BoundarySpec::Kind::dirichlet ? BoundaryParams::dirichlet
+           : spec.kind == BoundarySpec::Kind::robin   ? BoundaryParams::robin
+                                                      : BoundaryParams::no_flux;
+  b.value = float(spec.value_nM);
+  b.permeability = float(spec.permeability_um_per_s);
+  return b;
+}
+
+}  // namespace
+
+SpeciesCoefficients SpeciesProblem::coefficients() const {
+  SpeciesCoefficients c;
+  for (int a = 0; a < 3; ++a) c.diffusivity[a] = diffusivity[std::size_t(a)].data();
+  c.decay = decay.data();
+  c.source = source.data();
+  c.boundary = boundary;
+  return c;
+}
+
+std::size_t Problem::tissue_voxels() const {
+  return std::size_t(std::count(tissue.begin(), tissue.end(), std::uint8_t(1)));
+}
+
+Problem build_problem(const Scenario& scenario) {
+  const GridSpec& grid = scenario.grid;
+  Problem p;
+  p.dims = GridDims{grid.shape[0], grid.shape[1], grid.shape[2]};
+  for (int a = 0; a < 3; ++a) p.spacing.h[a] = float(grid.spacing_um[std::size_t(a)]);
+  p.tissue = build_tissue_mask(grid, scenario.tissue, scenario_directory(scenario));
+  const std::size_t n = p.tissue.size();
+  for (const SpeciesSpec& spec : scenario.species) {
+    SpeciesProblem s;
+    s.name = spec.name;
+    s.diffusivity[0].assign(n, float(spec.diffusivity_um2_per_s));
+    s.diffusivity[1].assign(n, float(spec.diffusivity_um2_per_s));
+    s.diffusivity[2].assign(n, float(spec.diffusivity_axial_um2_per_s));
+    s.decay.assign(n, float(spec.decay_per_s));
+    s.source.assign(n, 0.f);
+    s.initial = initial_field(scenario, spec, p.tissue);
+    s.boundary = boundary_params(spec.boundary);
+    p.species.push_back(std::move(s));
+  }
+  for (std::size_t i = 0; i < scenario.sources.size(); ++i) {
+    const auto it = std::find_if(scenario.species.begin(), scenario.species.end(),
+                                 [&](const SpeciesSpec& s) { return s.name == scenario.sources[i].species; });
+    if (it == scenario.species.end())
+      throw InputError(fmt::format("source[{}].species = \"{}\": no species of that name", i,
+                                   scenario.sources[i].species));
+    add_source(scenario, i, p.tissue, p.species[std::size_t(it - scenario.species.begin())].source);
+  }
+  return p;
+}
+
+}  // namespace cordsim

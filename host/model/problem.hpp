@@ -1,0 +1,39 @@
+#pragma once
+// The discrete problem a scenario describes: the tissue mask and, per species, the per-voxel
+// diffusivity tensor (diagonal), decay rate, source and initial field — everything the back ends
+// need, in internal units (µm, s, nM).
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "host/config/scenario.hpp"
+#include "kernels/backend.hpp"
+
+namespace cordsim {
+
+struct SpeciesProblem {
+  std::string name;
+  std::array<std::vector<float>, 3> diffusivity;  // D_x, D_y, D_z per voxel (µm²/s)
+  std::vector<float> decay;                       // k per voxel (1/s)
+  std::vector<float> source;                      // S per voxel (nM/s)
+  std::vector<float> initial;                     // c(t = 0) per voxel (nM); 0 outside tissue
+  BoundaryParams boundary;
+
+  SpeciesCoefficients coefficients() const;
+};
+
+struct Problem {
+  GridDims dims;
+  Spacing spacing;
+  std::vector<std::uint8_t> tissue;  // 1 = simulated voxel
+  std::vector<SpeciesProblem> species;
+
+  std::size_t tissue_voxels() const;
+};
+
+// Builds the problem; throws InputError for sources outside the tissue, unreadable initial-field
+// files and the like, always naming the scenario key.
+Problem build_problem(const Scenario& scenario);
+
+}  // namespace cordsim

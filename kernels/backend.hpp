@@ -1,0 +1,62 @@
+#pragma once
+// The interface the host program drives: fields live in the back end's memory (host RAM for the
+// CPU back end, device memory for CUDA); the host uploads model inputs and initial fields,
+// advances species, and downloads fields and totals for output. Both back ends are the same
+// template (backend_impl.hpp) over different loop launchers, so they run the same per-voxel math.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/cell/diffusion.hpp"
+#include "kernels/cell/grid.hpp"
+
+namespace cordsim {
+
+// Host-side model inputs of one species (nx·ny·nz floats each).
+struct SpeciesCoefficients {
+  const float* diffusivity[3] = {nullptr, nullptr, nullptr};  // µm²/s along x, y, z
+  const float* decay = nullptr;                               // 1/s
+  const float* source = nullptr;                              // nM/s
+  BoundaryParams boundary;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // e.g. "cpu (OpenMP, 2 threads)" or "cuda (NVIDIA H100, sm_90)".
+  virtual std::string description() const = 0;
+
+  // Allocates n_species fields (zero) and their operators; `tissue` has dims.size() entries.
+  virtual void initialise(const GridDims& dims, const Spacing& spacing, int n_species,
+                          const std::uint8_t* tissue) = 0;
+
+  // Assembles the species' operator from its per-voxel inputs (on the back end).
+  virtual void set_coefficients(int species, const SpeciesCoefficients& coefficients) = 0;
+
+  virtual void set_concentration(int species, const float* host) = 0;
+  virtual void get_concentration(int species, float* host) const = 0;
+
+  // Largest forward-Euler step (s) that keeps every voxel stable and non-negative.
+  virtual double stability_limit(int species) const = 0;
+
+  // `steps` forward-Euler steps of size dt (s).
+  virtual void step_explicit(int species, double dt, long steps) = 0;
+
+  // Σ c · V over tissue voxels (ymol, as nM·µm³), in float64 and in a fixed summation order.
+  virtual double total_amount(int species) const = 0;
+};
+
+enum class BackendKind { cpu, cuda };
+
+bool cuda_backend_built();
+// Number of CUDA devices usable by this process (0 when the back end is not built or no device).
+int cuda_device_count();
+
+// threads ≤ 0: OpenMP's default.
+std::unique_ptr<Backend> make_cpu_backend(int threads);
+// Throws std::runtime_error when the CUDA back end is not built or no device is present.
+std::unique_ptr<Backend> make_cuda_backend(int device);
+
+}  // namespace cordsim

@@ -1,0 +1,133 @@
+#pragma once
+// The one implementation of Backend, written once over an execution model `Exec` that supplies:
+//   Exec::Buffer<T>                 a contiguous array in the back end's memory
+//   Exec::raw(buffer)               its raw pointer
+//   Exec::upload(host, n, buffer)   / Exec::download(buffer, n, host)
+//   Exec::for_each_voxel(dims, f)   calls f(i, j, k) for every voxel (the thin launcher)
+//   Exec::policy()                  the Thrust execution policy for reductions
+// Included by kernels/cpu/backend_cpu.cpp (OpenMP) and kernels/cuda/backend_cuda.cu (CUDA).
+#include <thrust/copy.h>
+#include <thrust/functional.h>
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/transform.h>
+#include <thrust/transform_reduce.h>
+
+#include <array>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernels/backend.hpp"
+
+namespace cordsim {
+
+template <class Exec>
+class BackendImpl final : public Backend {
+ public:
+  explicit BackendImpl(std::string description) : description_(std::move(description)) {}
+
+  std::string description() const override { return description_; }
+
+  void initialise(const GridDims& dims, const Spacing& spacing, int n_species,
+                  const std::uint8_t* tissue) override {
+    dims_ = dims;
+    spacing_ = spacing;
+    const std::size_t n = std::size_t(dims.size());
+    tissue_.resize(n);
+    Exec::upload(tissue, n, tissue_);
+    species_.clear();
+    species_.resize(std::size_t(n_species));
+    for (auto& s : species_) {
+      for (auto* buffer : {&s.concentration, &s.scratch, &s.g[0], &s.g[1], &s.g[2], &s.diag, &s.rhs})
+        buffer->assign(n, 0.f);
+    }
+    row_sums_.resize(std::size_t(dims.rows()));
+  }
+
+  void set_coefficients(int species, const SpeciesCoefficients& coefficients) override {
+    const std::size_t n = std::size_t(dims_.size());
+    // Model inputs only live on the back end while the operator is assembled from them.
+    std::array<typename Exec::template Buffer<float>, 5> inputs;
+    const float* host_inputs[5] = {coefficients.diffusivity[0], coefficients.diffusivity[1],
+                                   coefficients.diffusivity[2], coefficients.decay,
+                                   coefficients.source};
+    for (int a = 0; a < 5; ++a) {
+      inputs[std::size_t(a)].resize(n);
+      Exec::upload(host_inputs[a], n, inputs[std::size_t(a)]);
+    }
+    CoefficientView in{dims_, spacing_, Exec::raw(tissue_),
+                       {Exec::raw(inputs[0]), Exec::raw(inputs[1]), Exec::raw(inputs[2])},
+                       Exec::raw(inputs[3]), Exec::raw(inputs[4]), coefficients.boundary};
+    Exec::for_each_voxel(dims_, AssembleOperator{in, mutable_operator(species)});
+  }
+
+  void set_concentration(int species, const float* host) override {
+    Exec::upload(host, std::size_t(dims_.size()), at(species).concentration);
+  }
+
+  void get_concentration(int species, float* host) const override {
+    Exec::download(at(species).concentration, std::size_t(dims_.size()), host);
+  }
+
+  double stability_limit(int species) const override {
+    const float max_rate = thrust::transform_reduce(
+        Exec::policy(), thrust::counting_iterator<VoxelIndex>(0),
+        thrust::counting_iterator<VoxelIndex>(dims_.size()),
+        ExchangeRate{operator_view(species)}, 0.f, thrust::maximum<float>());
+    return max_rate > 0.f ? 1.0 / double(max_rate) : 1e300;
+  }
+
+  void step_explicit(int species, double dt, long steps) override {
+    SpeciesFields& s = at(species);
+    const OperatorView op = operator_view(species);
+    for (long n = 0; n < steps; ++n) {
+      Exec::for_each_voxel(
+          dims_, ForwardEulerStep{op, Exec::raw(s.concentration), Exec::raw(s.scratch), float(dt)});
+      s.concentration.swap(s.scratch);
+    }
+  }
+
+  double total_amount(int species) const override {
+    const SpeciesFields& s = at(species);
+    thrust::transform(Exec::policy(), thrust::counting_iterator<VoxelIndex>(0),
+                      thrust::counting_iterator<VoxelIndex>(dims_.rows()),
+                      Exec::raw(row_sums_),
+                      TissueRowSum{dims_, Exec::raw(s.concentration), Exec::raw(tissue_)});
+    std::vector<double> host(row_sums_.size());
+    Exec::download(row_sums_, host.size(), host.data());
+    double total = 0.0;
+    for (double row : host) total += row;
+    return total * double(spacing_.volume());
+  }
+
+ private:
+  struct SpeciesFields {
+    typename Exec::template Buffer<float> concentration, scratch;
+    typename Exec::template Buffer<float> g[3], diag, rhs;
+  };
+
+  SpeciesFields& at(int species) { return species_.at(std::size_t(species)); }
+  const SpeciesFields& at(int species) const { return species_.at(std::size_t(species)); }
+
+  MutableOperatorView mutable_operator(int species) {
+    SpeciesFields& s = at(species);
+    return MutableOperatorView{dims_, {Exec::raw(s.g[0]), Exec::raw(s.g[1]), Exec::raw(s.g[2])},
+                               Exec::raw(s.diag), Exec::raw(s.rhs)};
+  }
+
+  OperatorView operator_view(int species) const {
+    const SpeciesFields& s = at(species);
+    return OperatorView{dims_, {Exec::raw(s.g[0]), Exec::raw(s.g[1]), Exec::raw(s.g[2])},
+                        Exec::raw(s.diag), Exec::raw(s.rhs)};
+  }
+
+  std::string description_;
+  GridDims dims_;
+  Spacing spacing_;
+  typename Exec::template Buffer<std::uint8_t> tissue_;
+  std::vector<SpeciesFields> species_;
+  mutable typename Exec::template Buffer<double> row_sums_;
+};
+
+}  // namespace cordsim

@@ -1,0 +1,185 @@
+#pragma once
+// Per-voxel math of the finite-volume reaction–diffusion operator, shared by the CPU and CUDA
+// back ends. For one species c (nM) on the tissue voxels:
+//
+//   dc/dt = ∇·(D ∇c) − k c + S
+//
+// Finite volumes on a uniform grid: the rate of change of voxel v is the sum of the diffusive
+// fluxes through its six faces divided by its width, minus decay, plus source:
+//
+//   dc_v/dt = Σ_faces g_f (c_nb − c_v)  +  Σ_boundary faces b_f (c_b − c_v)  −  k_v c_v  +  S_v
+//
+//   interior face (both voxels in tissue):  g_f = D_f / h²,  D_f = 2 D_v D_nb / (D_v + D_nb)
+//     (harmonic mean: the exact conductance of two half-cells in series, so a jump in D between
+//      gray and white matter is handled without smearing, and flux leaving v enters nb exactly);
+//   boundary face (neighbour outside tissue or outside the grid), per species condition:
+//     no-flux    b_f = 0
+//     Dirichlet  b_f = 2 D_v / h²                     (value c_b on the face, half a cell away)
+//     Robin      b_f = (2 D_v / h²) · P h / (P h + 2 D_v)   (−D ∂c/∂n = P (c_face − c_b): the
+//                half-cell and the membrane of permeability P in series)
+//
+// Assembly folds everything that does not depend on c into five per-voxel arrays, so the hot
+// loop reads seven floats per voxel and has no mask or boundary branches:
+//   gx, gy, gz  conductance of the face to the +x, +y, +z neighbour (1/s); 0 where that face is
+//               not an interior tissue face
+//   diag        Σ b_f + k_v (1/s)
+//   rhs         Σ b_f c_b + S_v (nM/s)
+// Voxels outside the tissue get all five zero and therefore never change.
+#include <cstdint>
+
+#include "kernels/cell/grid.hpp"
+
+namespace cordsim {
+
+struct BoundaryParams {
+  enum Kind : int { no_flux = 0, dirichlet = 1, robin = 2 };
+  int kind = no_flux;
+  float value = 0.f;         // c_b (nM)
+  float permeability = 0.f;  // P (µm/s), Robin only
+};
+
+// Conductance per unit volume (1/s) of a boundary face of a voxel with diffusivity D (µm²/s)
+// along the face normal, voxel width h (µm).
+CORDSIM_HD float boundary_conductance(const BoundaryParams& bc, float D, float h) {
+  const float half_cell = 2.f * D / (h * h);
+  if (bc.kind == BoundaryParams::dirichlet) return half_cell;
+  if (bc.kind == BoundaryParams::robin) {
+    const float ph = bc.permeability * h;
+    return half_cell * (ph / (ph + 2.f * D));
+  }
+  return 0.f;
+}
+
+// Harmonic mean of two diffusivities; 0 if both are 0. Symmetric in its arguments bit for bit,
+// which makes the two voxels of a face see the same conductance (exact conservation).
+CORDSIM_HD float harmonic_mean(float a, float b) {
+  const float sum = a + b;
+  return sum > 0.f ? 2.f * a * b / sum : 0.f;
+}
+
+// Per-voxel model inputs of one species (device or host pointers, nx·ny·nz entries each).
+struct CoefficientView {
+  GridDims dims;
+  Spacing spacing;
+  const std::uint8_t* tissue;     // 1 inside tissue
+  const float* diffusivity[3];    // D along x, y, z (µm²/s)
+  const float* decay;             // k (1/s)
+  const float* source;            // S (nM/s)
+  BoundaryParams boundary;
+};
+
+// The assembled operator (see the header comment).
+struct OperatorView {
+  GridDims dims;
+  const float* g[3];  // gx, gy, gz
+  const float* diag;
+  const float* rhs;
+};
+
+struct MutableOperatorView {
+  GridDims dims;
+  float* g[3];
+  float* diag;
+  float* rhs;
+  OperatorView as_const() const { return OperatorView{dims, {g[0], g[1], g[2]}, diag, rhs}; }
+};
+
+// Assembles the operator arrays of voxel (i, j, k) from the model inputs.
+struct AssembleOperator {
+  CoefficientView in;
+  MutableOperatorView out;
+
+  CORDSIM_HD void operator()(int i, int j, int k) const {
+    const GridDims& d = in.dims;
+    const VoxelIndex v = d.index(i, j, k);
+    if (!in.tissue[v]) {
+      for (int a = 0; a < 3; ++a) out.g[a][v] = 0.f;
+      out.diag[v] = 0.f;
+      out.rhs[v] = 0.f;
+      return;
+    }
+    const int ijk[3] = {i, j, k};
+    float boundary_diag = 0.f;
+    float boundary_rhs = 0.f;
+    for (int a = 0; a < 3; ++a) {
+      const float h = in.spacing.h[a];
+      const float D = in.diffusivity[a][v];
+      const VoxelIndex s = d.stride(a);
+      const bool upper_in_tissue = ijk[a] + 1 < d.extent(a) && in.tissue[v + s];
+      const bool lower_in_tissue = ijk[a] > 0 && in.tissue[v - s];
+      out.g[a][v] = upper_in_tissue ? harmonic_mean(D, in.diffusivity[a][v + s]) / (h * h) : 0.f;
+      const float b = boundary_conductance(in.boundary, D, h);
+      const int boundary_faces = int(!upper_in_tissue) + int(!lower_in_tissue);
+      boundary_diag += float(boundary_faces) * b;
+      boundary_rhs += float(boundary_faces) * b * in.boundary.value;
+    }
+    out.diag[v] = boundary_diag + in.decay[v];
+    out.rhs[v] = boundary_rhs + in.source[v];
+  }
+};
+
+// dc/dt at voxel v = (i, j, k): Σ_faces g (c_nb − c_v) − diag_v c_v + rhs_v. Grid-edge faces carry
+// g = 0; the guards only keep the neighbour reads inside the arrays.
+CORDSIM_HD float tendency(const OperatorView& op, const float* c, int i, int j, int k) {
+  const GridDims& d = op.dims;
+  const VoxelIndex v = d.index(i, j, k);
+  const VoxelIndex sy = d.stride(1), sz = d.stride(2);
+  const float cv = c[v];
+  const float exchange =
+      (i + 1 < d.nx ? op.g[0][v] * (c[v + 1] - cv) : 0.f) +
+      (i > 0 ? op.g[0][v - 1] * (c[v - 1] - cv) : 0.f) +
+      (j + 1 < d.ny ? op.g[1][v] * (c[v + sy] - cv) : 0.f) +
+      (j > 0 ? op.g[1][v - sy] * (c[v - sy] - cv) : 0.f) +
+      (k + 1 < d.nz ? op.g[2][v] * (c[v + sz] - cv) : 0.f) +
+      (k > 0 ? op.g[2][v - sz] * (c[v - sz] - cv) : 0.f);
+  return exchange - op.diag[v] * cv + op.rhs[v];
+}
+
+// The rate at which voxel v exchanges with everything around it, Σ g + diag (1/s). Forward Euler
+// keeps c ≥ 0 and is stable when dt · rate ≤ 1 for every voxel (the positivity bound; for
+// uniform D it is the classic dt ≤ h² / (2 Σ_d D_d)).
+struct ExchangeRate {
+  OperatorView op;
+  CORDSIM_HD float operator()(VoxelIndex v) const {
+    const GridDims& d = op.dims;
+    const int i = int(v % d.nx);
+    const int j = int((v / d.nx) % d.ny);
+    const int k = int(v / (VoxelIndex(d.nx) * d.ny));
+    float rate = op.diag[v] + op.g[0][v] + op.g[1][v] + op.g[2][v];
+    if (i > 0) rate += op.g[0][v - 1];
+    if (j > 0) rate += op.g[1][v - d.stride(1)];
+    if (k > 0) rate += op.g[2][v - d.stride(2)];
+    return rate;
+  }
+};
+
+// One forward-Euler step: c_next = c + dt · dc/dt.
+struct ForwardEulerStep {
+  OperatorView op;
+  const float* c;
+  float* c_next;
+  float dt;
+  CORDSIM_HD void operator()(int i, int j, int k) const {
+    const VoxelIndex v = op.dims.index(i, j, k);
+    c_next[v] = c[v] + dt * tendency(op, c, i, j, k);
+  }
+};
+
+// Sum of c over the tissue voxels of one x-row (row r = j + ny·k), accumulated in float64 in a
+// fixed order. Totals are the ordered sum of the row sums, so they do not depend on the number of
+// threads or on the back end's reduction tree.
+struct TissueRowSum {
+  GridDims dims;
+  const float* c;
+  const std::uint8_t* tissue;
+  CORDSIM_HD double operator()(VoxelIndex row) const {
+    const VoxelIndex first = row * dims.nx;
+    double sum = 0.0;
+    for (int i = 0; i < dims.nx; ++i) {
+      if (tissue[first + i]) sum += double(c[first + i]);
+    }
+    return sum;
+  }
+};
+
+}  // namespace cordsim
