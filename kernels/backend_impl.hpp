@@ -2,7 +2,7 @@
 // The one implementation of Backend, written once over an execution model `Exec` that supplies:
 //   Exec::Buffer<T>                 a contiguous array in the back end's memory
 //   Exec::raw(buffer)               its raw pointer
-//   Exec::upload(host, n, buffer)   / Exec::download(buffer, n, host)
+//   Exec::upload(host, n, buffer, offset) / Exec::download(buffer, offset, n, host)
 //   Exec::for_each_voxel(dims, f)   calls f(i, j, k) for every voxel (the thin launcher)
 //   Exec::policy()                  the Thrust execution policy for reductions
 // Included by kernels/cpu/backend_cpu.cpp (OpenMP) and kernels/cuda/backend_cuda.cu (CUDA).
@@ -33,41 +33,44 @@ class BackendImpl final : public Backend {
                   const std::uint8_t* tissue) override {
     dims_ = dims;
     spacing_ = spacing;
-    const std::size_t n = std::size_t(dims.size());
-    tissue_.resize(n);
-    Exec::upload(tissue, n, tissue_);
+    layout_ = FieldLayout{dims};
+    const std::size_t allocation = std::size_t(layout_.allocation());
+    tissue_.assign(allocation, 0);
+    Exec::upload(tissue, std::size_t(dims.size()), tissue_, halo());
     species_.clear();
     species_.resize(std::size_t(n_species));
     for (auto& s : species_) {
       for (auto* buffer : {&s.concentration, &s.scratch, &s.g[0], &s.g[1], &s.g[2], &s.diag, &s.rhs})
-        buffer->assign(n, 0.f);
+        buffer->assign(allocation, 0.f);
     }
     row_sums_.resize(std::size_t(dims.rows()));
   }
 
   void set_coefficients(int species, const SpeciesCoefficients& coefficients) override {
     const std::size_t n = std::size_t(dims_.size());
-    // Model inputs only live on the back end while the operator is assembled from them.
+    // Model inputs only live on the back end while the operator is assembled from them. The
+    // assembly reads them at the voxel itself and its upper neighbours, which stay inside the
+    // array because it reads them only where the neighbour is tissue.
     std::array<typename Exec::template Buffer<float>, 5> inputs;
     const float* host_inputs[5] = {coefficients.diffusivity[0], coefficients.diffusivity[1],
                                    coefficients.diffusivity[2], coefficients.decay,
                                    coefficients.source};
     for (int a = 0; a < 5; ++a) {
       inputs[std::size_t(a)].resize(n);
-      Exec::upload(host_inputs[a], n, inputs[std::size_t(a)]);
+      Exec::upload(host_inputs[a], n, inputs[std::size_t(a)], 0);
     }
-    CoefficientView in{dims_, spacing_, Exec::raw(tissue_),
+    CoefficientView in{dims_, spacing_, interior(tissue_),
                        {Exec::raw(inputs[0]), Exec::raw(inputs[1]), Exec::raw(inputs[2])},
                        Exec::raw(inputs[3]), Exec::raw(inputs[4]), coefficients.boundary};
     Exec::for_each_voxel(dims_, AssembleOperator{in, mutable_operator(species)});
   }
 
   void set_concentration(int species, const float* host) override {
-    Exec::upload(host, std::size_t(dims_.size()), at(species).concentration);
+    Exec::upload(host, std::size_t(dims_.size()), at(species).concentration, halo());
   }
 
   void get_concentration(int species, float* host) const override {
-    Exec::download(at(species).concentration, std::size_t(dims_.size()), host);
+    Exec::download(at(species).concentration, halo(), std::size_t(dims_.size()), host);
   }
 
   double stability_limit(int species) const override {
@@ -83,7 +86,7 @@ class BackendImpl final : public Backend {
     const OperatorView op = operator_view(species);
     for (long n = 0; n < steps; ++n) {
       Exec::for_each_voxel(
-          dims_, ForwardEulerStep{op, Exec::raw(s.concentration), Exec::raw(s.scratch), float(dt)});
+          dims_, ForwardEulerStep{op, interior(s.concentration), interior(s.scratch), float(dt)});
       s.concentration.swap(s.scratch);
     }
   }
@@ -93,9 +96,9 @@ class BackendImpl final : public Backend {
     thrust::transform(Exec::policy(), thrust::counting_iterator<VoxelIndex>(0),
                       thrust::counting_iterator<VoxelIndex>(dims_.rows()),
                       Exec::raw(row_sums_),
-                      TissueRowSum{dims_, Exec::raw(s.concentration), Exec::raw(tissue_)});
+                      TissueRowSum{dims_, interior(s.concentration), interior(tissue_)});
     std::vector<double> host(row_sums_.size());
-    Exec::download(row_sums_, host.size(), host.data());
+    Exec::download(row_sums_, 0, host.size(), host.data());
     double total = 0.0;
     for (double row : host) total += row;
     return total * double(spacing_.volume());
@@ -112,18 +115,24 @@ class BackendImpl final : public Backend {
 
   MutableOperatorView mutable_operator(int species) {
     SpeciesFields& s = at(species);
-    return MutableOperatorView{dims_, {Exec::raw(s.g[0]), Exec::raw(s.g[1]), Exec::raw(s.g[2])},
-                               Exec::raw(s.diag), Exec::raw(s.rhs)};
+    return MutableOperatorView{dims_, {interior(s.g[0]), interior(s.g[1]), interior(s.g[2])},
+                               interior(s.diag), interior(s.rhs)};
   }
 
   OperatorView operator_view(int species) const {
     const SpeciesFields& s = at(species);
-    return OperatorView{dims_, {Exec::raw(s.g[0]), Exec::raw(s.g[1]), Exec::raw(s.g[2])},
-                        Exec::raw(s.diag), Exec::raw(s.rhs)};
+    return OperatorView{dims_, {interior(s.g[0]), interior(s.g[1]), interior(s.g[2])},
+                        interior(s.diag), interior(s.rhs)};
   }
+
+  // Halo-padded buffers (FieldLayout): the pointer to voxel 0.
+  std::size_t halo() const { return std::size_t(layout_.halo()); }
+  template <class Buffer>
+  auto interior(Buffer& b) const { return Exec::raw(b) + halo(); }
 
   std::string description_;
   GridDims dims_;
+  FieldLayout layout_;
   Spacing spacing_;
   typename Exec::template Buffer<std::uint8_t> tissue_;
   std::vector<SpeciesFields> species_;

@@ -5,4 +5,5 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$repo/tools/setup.sh"
 cd "${CORDSIM_BUILD_DIR:-$repo/build}"
-ctest --output-on-failure -j "${CORDSIM_JOBS:-$(nproc)}" "$@"
+# Serially: the OpenMP tests use every core, and two of them at once oversubscribe it badly.
+ctest --output-on-failure "$@"

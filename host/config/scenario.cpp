@@ -159,6 +159,11 @@ class Diagnostics {
 
   [[noreturn]] void bad_value(const toml::node& node, std::string_view key,
                               std::string_view what) const {
+    // A [section] or [[section]] has no single written value worth quoting.
+    const toml::table* table = node.as_table();
+    if ((table != nullptr && !table->is_inline()) || node.is_array_of_tables()) {
+      bad_key(where(node), key, what);
+    }
     throw InputError(fmt::format("{}: {} = {}: {}", where(node), key, written(node), what));
   }
 
@@ -182,7 +187,8 @@ class Diagnostics {
   }
 
   // Byte offset of a 1-based (line, column) position; toml++ counts columns in code points.
-  static std::optional<std::size_t> offset_of(const Source& source, toml::source_position position) {
+  static std::optional<std::size_t> offset_of(const Source& source,
+                                              toml::source_position position) {
     if (position.line == 0 || position.column == 0 || position.line > source.line_starts.size()) {
       return std::nullopt;
     }
@@ -258,6 +264,11 @@ class TableReader {
 
   const toml::node& require(std::string_view key) const {
     if (const toml::node* node = table_.get(key)) return *node;
+    // The document root has no line of its own; a missing top-level entry is a missing section.
+    if (path_.empty()) {
+      diagnostics_.bad_key(diagnostics_.file_label(), key,
+                           fmt::format("missing required table [{}]", key));
+    }
     diagnostics_.bad_key(diagnostics_.where(table_), path_of(key), "missing required key");
   }
 
@@ -367,8 +378,8 @@ class ScenarioReader {
       const std::string number = node.is_integer()
                                      ? fmt::format("{}", node.as_integer()->get())
                                      : fmt::format("{}", node.as_floating_point()->get());
-      diag_.bad_value(node, key,
-                      fmt::format("value without unit (expected {})", expectation(allowed, number)));
+      diag_.bad_value(node, key, fmt::format("value without unit (expected {})",
+                                             expectation(allowed, number)));
     }
     const auto* text = node.as_string();
     if (text == nullptr) {
@@ -542,7 +553,8 @@ class ScenarioReader {
       tissue.shape =
           ellipsoid ? TissueSpec::Shape::ellipsoid : TissueSpec::Shape::elliptic_cylinder;
       const std::size_t axes = ellipsoid ? 3 : 2;
-      tissue.center_um = read_lengths(table.require("center"), table.path_of("center"), axes, false);
+      tissue.center_um =
+          read_lengths(table.require("center"), table.path_of("center"), axes, false);
       tissue.semi_axes_um =
           read_lengths(table.require("semi_axes"), table.path_of("semi_axes"), axes, true);
     } else {
@@ -664,7 +676,8 @@ class ScenarioReader {
       initial.amplitude_nM =
           read_measure(table.require("amplitude"), table.path_of("amplitude"), dim::concentration);
       if (const toml::node* background = table.find("background")) {
-        initial.value_nM = read_measure(*background, table.path_of("background"), dim::concentration);
+        initial.value_nM =
+            read_measure(*background, table.path_of("background"), dim::concentration);
       }
       initial.modes = read_counts(table.require("modes"), table.path_of("modes"), 0);
     } else {
@@ -731,8 +744,8 @@ class ScenarioReader {
     }
 
     const toml::node& rate_node = table.require("rate");
-    const Quantity rate =
-        read_quantity(rate_node, table.path_of("rate"), {dim::amount_rate, dim::concentration_rate});
+    const Quantity rate = read_quantity(rate_node, table.path_of("rate"),
+                                        {dim::amount_rate, dim::concentration_rate});
     source.rate_kind =
         rate.dimension == dim::amount_rate ? SourceSpec::Rate::total : SourceSpec::Rate::volumetric;
     source.rate = rate.value;
@@ -760,8 +773,8 @@ class ScenarioReader {
       const std::string key = table.path_of("stability_safety");
       const std::optional<double> value = safety->value<double>();
       if (!safety->is_number() || !value) {
-        diag_.bad_value(*safety, key,
-                        fmt::format("must be a plain number in (0, 1], not {}", type_name(*safety)));
+        diag_.bad_value(*safety, key, fmt::format("must be a plain number in (0, 1], not {}",
+                                                  type_name(*safety)));
       }
       if (!(*value > 0.0 && *value <= 1.0)) {
         diag_.bad_value(*safety, key, "must be in (0, 1]");

@@ -107,7 +107,8 @@ Dimension combined(const Dimension& a, const Dimension& b) {
 // readers disagree on whether "mol/L*s" means mol/(L·s) or (mol/L)·s.
 class UnitExpressionParser {
  public:
-  explicit UnitExpressionParser(std::string_view expression) : whole_(expression), rest_(expression) {}
+  explicit UnitExpressionParser(std::string_view expression)
+      : whole_(expression), rest_(expression) {}
 
   Quantity parse() {
     Quantity result{1.0, dim::none};
@@ -270,10 +271,13 @@ Quantity parse_quantity(std::string_view text) {
   if (error != std::errc() || end == number_text.data() || !std::isfinite(value)) {
     throw std::invalid_argument(fmt::format("malformed number in '{}'", trimmed));
   }
-  std::string_view unit_text = number_text.substr(static_cast<std::size_t>(end - number_text.data()));
-  // The number must end at a space or directly at a unit symbol ("25um"); anything else, such as
-  // "1.2.3 um" or "3,5 um", is a broken number rather than a unit.
-  if (!unit_text.empty() && !is_space(unit_text.front()) && !is_unit_start(unit_text)) {
+  std::string_view unit_text =
+      number_text.substr(static_cast<std::size_t>(end - number_text.data()));
+  // The number must end at a space or run straight into a space-free unit ("25um"); anything
+  // else, such as "1.2.3 um", "3,5 um" or "1O um" (letter O), is a broken number, not a unit.
+  const bool runs_into_unit = is_unit_start(unit_text) &&
+                              unit_text.find_first_of(" \t") == std::string_view::npos;
+  if (!unit_text.empty() && !is_space(unit_text.front()) && !runs_into_unit) {
     throw std::invalid_argument(fmt::format("malformed number in '{}'", trimmed));
   }
   unit_text = trim(unit_text);

@@ -20,11 +20,12 @@ Stepper::Stepper(const Scenario& scenario, const Problem& problem, Backend& back
     const auto& requested = scenario.run.time_step_s;
     if (requested && *requested > info.stability_limit_s) {
       const SourceLocation& at = scenario.run.time_step_source;
+      const std::string where = at.line > 0 ? fmt::format("{}:{}", at.file, at.line) : at.file;
       throw InputError(fmt::format(
-          "{}:{}: {} = {}: exceeds the explicit stability limit {:.4g} s of species '{}' "
+          "{}: {} = {}: exceeds the explicit stability limit {:.4g} s of species '{}' "
           "(forward Euler needs dt <= 1/max(sum of face conductances + decay)); use a step of at "
           "most {:.4g} s or leave run.time_step out to have it chosen",
-          at.file, at.line, at.key.empty() ? "run.time_step" : at.key, at.value,
+          where, at.key.empty() ? "run.time_step" : at.key, at.value,
           info.stability_limit_s, species.name, info.stability_limit_s));
     }
     info_.push_back(info);

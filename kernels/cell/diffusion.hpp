@@ -31,6 +31,15 @@
 
 namespace cordsim {
 
+// Memory layout of every per-voxel array on a back end: nx·ny·nz values in x-fastest order,
+// preceded and followed by one x–y plane (nx·ny values) of zeros. Views point at the first
+// interior value, so index v ∈ [0, nx·ny·nz) is the voxel and v ± s_z never leaves the allocation.
+struct FieldLayout {
+  GridDims dims;
+  CORDSIM_HD VoxelIndex halo() const { return VoxelIndex(dims.nx) * dims.ny; }
+  CORDSIM_HD VoxelIndex allocation() const { return dims.size() + 2 * halo(); }
+};
+
 struct BoundaryParams {
   enum Kind : int { no_flux = 0, dirichlet = 1, robin = 2 };
   int kind = no_flux;
@@ -118,20 +127,20 @@ struct AssembleOperator {
   }
 };
 
-// dc/dt at voxel v = (i, j, k): Σ_faces g (c_nb − c_v) − diag_v c_v + rhs_v. Grid-edge faces carry
-// g = 0; the guards only keep the neighbour reads inside the arrays.
-CORDSIM_HD float tendency(const OperatorView& op, const float* c, int i, int j, int k) {
-  const GridDims& d = op.dims;
-  const VoxelIndex v = d.index(i, j, k);
-  const VoxelIndex sy = d.stride(1), sz = d.stride(2);
+// dc/dt at voxel v = (i, j, k): Σ_faces g (c_nb − c_v) − diag_v c_v + rhs_v.
+//
+// Branch-free by layout (see FieldLayout): every field carries one zero x–y plane of halo below
+// and above, so all six neighbour reads are in bounds; and g is 0 on every face that is not an
+// interior tissue face — including grid edges, where g[v − 1] at i = 0 is the +x face of the
+// previous row's last voxel, 0 by assembly, and g[v − s_z] at k = 0 lies in the zero halo. The
+// neighbour value read across such a face is finite and multiplied by 0. This lets the CPU loop
+// vectorise without masks and keeps warps free of divergence on the GPU.
+CORDSIM_HD float tendency(const OperatorView& op, const float* c, VoxelIndex v) {
+  const VoxelIndex sy = op.dims.stride(1), sz = op.dims.stride(2);
   const float cv = c[v];
-  const float exchange =
-      (i + 1 < d.nx ? op.g[0][v] * (c[v + 1] - cv) : 0.f) +
-      (i > 0 ? op.g[0][v - 1] * (c[v - 1] - cv) : 0.f) +
-      (j + 1 < d.ny ? op.g[1][v] * (c[v + sy] - cv) : 0.f) +
-      (j > 0 ? op.g[1][v - sy] * (c[v - sy] - cv) : 0.f) +
-      (k + 1 < d.nz ? op.g[2][v] * (c[v + sz] - cv) : 0.f) +
-      (k > 0 ? op.g[2][v - sz] * (c[v - sz] - cv) : 0.f);
+  const float exchange = op.g[0][v] * (c[v + 1] - cv) + op.g[0][v - 1] * (c[v - 1] - cv) +
+                         op.g[1][v] * (c[v + sy] - cv) + op.g[1][v - sy] * (c[v - sy] - cv) +
+                         op.g[2][v] * (c[v + sz] - cv) + op.g[2][v - sz] * (c[v - sz] - cv);
   return exchange - op.diag[v] * cv + op.rhs[v];
 }
 
@@ -141,15 +150,9 @@ CORDSIM_HD float tendency(const OperatorView& op, const float* c, int i, int j, 
 struct ExchangeRate {
   OperatorView op;
   CORDSIM_HD float operator()(VoxelIndex v) const {
-    const GridDims& d = op.dims;
-    const int i = int(v % d.nx);
-    const int j = int((v / d.nx) % d.ny);
-    const int k = int(v / (VoxelIndex(d.nx) * d.ny));
-    float rate = op.diag[v] + op.g[0][v] + op.g[1][v] + op.g[2][v];
-    if (i > 0) rate += op.g[0][v - 1];
-    if (j > 0) rate += op.g[1][v - d.stride(1)];
-    if (k > 0) rate += op.g[2][v - d.stride(2)];
-    return rate;
+    const VoxelIndex sy = op.dims.stride(1), sz = op.dims.stride(2);
+    return op.diag[v] + op.g[0][v] + op.g[0][v - 1] + op.g[1][v] + op.g[1][v - sy] + op.g[2][v] +
+           op.g[2][v - sz];
   }
 };
 
@@ -161,7 +164,7 @@ struct ForwardEulerStep {
   float dt;
   CORDSIM_HD void operator()(int i, int j, int k) const {
     const VoxelIndex v = op.dims.index(i, j, k);
-    c_next[v] = c[v] + dt * tendency(op, c, i, j, k);
+    c_next[v] = c[v] + dt * tendency(op, c, v);
   }
 };
 

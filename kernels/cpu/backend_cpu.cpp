@@ -22,12 +22,12 @@ struct CpuExec {
   static const T* raw(const std::vector<T>& b) { return b.data(); }
 
   template <class T>
-  static void upload(const T* host, std::size_t n, std::vector<T>& b) {
-    std::copy(host, host + n, b.begin());
+  static void upload(const T* host, std::size_t n, std::vector<T>& b, std::size_t offset) {
+    std::copy(host, host + n, b.begin() + std::ptrdiff_t(offset));
   }
   template <class T>
-  static void download(const std::vector<T>& b, std::size_t n, T* host) {
-    std::copy(b.begin(), b.begin() + std::ptrdiff_t(n), host);
+  static void download(const std::vector<T>& b, std::size_t offset, std::size_t n, T* host) {
+    std::copy(b.begin() + std::ptrdiff_t(offset), b.begin() + std::ptrdiff_t(offset + n), host);
   }
 
   // Threads split the (k, j) rows statically; each x-row is one SIMD loop. Every voxel's result

@@ -36,12 +36,12 @@ struct CudaExec {
   static const T* raw(const thrust::device_vector<T>& b) { return thrust::raw_pointer_cast(b.data()); }
 
   template <class T>
-  static void upload(const T* host, std::size_t n, thrust::device_vector<T>& b) {
-    check(cudaMemcpy(raw(b), host, n * sizeof(T), cudaMemcpyHostToDevice), "upload");
+  static void upload(const T* host, std::size_t n, thrust::device_vector<T>& b, std::size_t offset) {
+    check(cudaMemcpy(raw(b) + offset, host, n * sizeof(T), cudaMemcpyHostToDevice), "upload");
   }
   template <class T>
-  static void download(const thrust::device_vector<T>& b, std::size_t n, T* host) {
-    check(cudaMemcpy(host, raw(b), n * sizeof(T), cudaMemcpyDeviceToHost), "download");
+  static void download(const thrust::device_vector<T>& b, std::size_t offset, std::size_t n, T* host) {
+    check(cudaMemcpy(host, raw(b) + offset, n * sizeof(T), cudaMemcpyDeviceToHost), "download");
   }
 
   template <class F>

@@ -138,6 +138,7 @@ TEST(Units, MalformedNumber) {
   EXPECT_TRUE(mentions(error_of("nan um"), "malformed number"));
   EXPECT_TRUE(mentions(error_of("inf um"), "malformed number"));
   EXPECT_TRUE(mentions(error_of("um"), "malformed number"));
+  EXPECT_TRUE(mentions(error_of("1O um"), "malformed number"));
 }
 
 TEST(Units, MalformedUnitExpressions) {
