@@ -44,6 +44,9 @@ class Backend {
   // `steps` forward-Euler steps of size dt (s).
   virtual void step_explicit(int species, double dt, long steps) = 0;
 
+  // `steps` RKL2 super-steps of size tau (s) with `stages` stages each (kernels/cell/rkl2.hpp).
+  virtual void step_rkl2(int species, double tau, int stages, long steps) = 0;
+
   // Σ c · V over tissue voxels (ymol, as nM·µm³), in float64 and in a fixed summation order.
   virtual double total_amount(int species) const = 0;
 };

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "kernels/backend.hpp"
+#include "kernels/cell/rkl2.hpp"
 
 namespace cordsim {
 
@@ -91,6 +92,37 @@ class BackendImpl final : public Backend {
     }
   }
 
+  void step_rkl2(int species, double tau, int stages, long steps) override {
+    SpeciesFields& s = at(species);
+    const std::size_t allocation = std::size_t(layout_.allocation());
+    // Two increment buffers besides scratch, and τ L(Y_0); allocated on first use only.
+    for (auto* buffer : {&s.stage_a, &s.stage_b, &s.tau_l0})
+      if (buffer->size() != allocation) buffer->assign(allocation, 0.f);
+    const OperatorView op = operator_view(species);
+    const float t = float(tau);
+    for (long n = 0; n < steps; ++n) {
+      // Δ_{j−2}, Δ_{j−1}, Δ_j rotate through scratch, stage_a, stage_b; Y_0 stays in concentration.
+      auto* prev2 = &s.scratch;
+      auto* prev = &s.stage_a;
+      auto* next = &s.stage_b;
+      Exec::for_each_voxel(dims_, Rkl2FirstStage{op, interior(s.concentration), interior(s.tau_l0),
+                                                 interior(*prev), t, rkl2_first_stage_weight(stages)});
+      for (int j = 2; j < stages; ++j) {
+        Exec::for_each_voxel(dims_, Rkl2Stage<false>{op, interior(*prev), interior(*prev2), interior(s.tau_l0),
+                                                     interior(s.concentration), interior(*next),
+                                                     rkl2_stage(stages, j), t});
+        auto* free = prev2;
+        prev2 = prev;
+        prev = next;
+        next = free;
+      }
+      Exec::for_each_voxel(dims_, Rkl2Stage<true>{op, interior(*prev), interior(*prev2), interior(s.tau_l0),
+                                                  interior(s.concentration), interior(*next),
+                                                  rkl2_stage(stages, stages), t});
+      s.concentration.swap(*next);
+    }
+  }
+
   double total_amount(int species) const override {
     const SpeciesFields& s = at(species);
     thrust::transform(Exec::policy(), thrust::counting_iterator<VoxelIndex>(0),
@@ -108,6 +140,7 @@ class BackendImpl final : public Backend {
   struct SpeciesFields {
     typename Exec::template Buffer<float> concentration, scratch;
     typename Exec::template Buffer<float> g[3], diag, rhs;
+    typename Exec::template Buffer<float> stage_a, stage_b, tau_l0;  // RKL2 only
   };
 
   SpeciesFields& at(int species) { return species_.at(std::size_t(species)); }

@@ -48,10 +48,12 @@ void log_setup(const Scenario& s, const Problem& p, const Stepper& stepper) {
     const SpeciesSpec& sp = s.species[i];
     const SpeciesStepInfo& info = stepper.species_info()[i];
     const double lambda = sp.decay_per_s > 0 ? std::sqrt(sp.diffusivity_um2_per_s / sp.decay_per_s) : INFINITY;
+    const bool rkl2 = info.integrator == SpeciesSpec::Integrator::rkl2;
     spdlog::info("species {}: D = {} um^2/s (axial {}), k = {} 1/s, lambda = sqrt(D/k) = {:.4g} um; "
-                 "stability limit {:.4g} s, step {:.4g} s, {} steps per output interval",
+                 "stability limit {:.4g} s; {} step {:.4g} s{}, {} steps per output interval",
                  sp.name, sp.diffusivity_um2_per_s, sp.diffusivity_axial_um2_per_s, sp.decay_per_s, lambda,
-                 info.stability_limit_s, info.step_s, info.steps_per_interval);
+                 info.stability_limit_s, rkl2 ? "RKL2 super-" : "forward-Euler", info.step_s,
+                 rkl2 ? fmt::format(" of {} stages", info.stages) : std::string(), info.steps_per_interval);
   }
 }
 
@@ -92,7 +94,7 @@ int run(const RunOptions& options) {
     stepper.advance(times[n] - stepper.time());
     write_frame();
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    spdlog::info("t = {:.6g} s of {:.6g} s ({:.0f}%), {} steps, {:.1f} s wall", times[n],
+    spdlog::info("t = {:.6g} s of {:.6g} s ({:.0f}%), {} stencil sweeps, {:.1f} s wall", times[n],
                  scenario.run.duration_s, 100.0 * times[n] / scenario.run.duration_s, stepper.total_steps(), elapsed);
   }
   const std::filesystem::path xdmf = output.commit();
@@ -107,9 +109,11 @@ int run_command(const RunOptions& options) {
   try {
     return run(options);
   } catch (const InputError& e) {
+    std::fflush(stdout);
     std::fprintf(stderr, "cordsim: error: %s\n", e.what());
     return exit_bad_input;
   } catch (const std::exception& e) {
+    std::fflush(stdout);
     std::fprintf(stderr, "cordsim: run failed: %s\n", e.what());
     return exit_run_failed;
   }

@@ -593,7 +593,8 @@ class ScenarioReader {
     // Until the name is known the species is addressed by its index.
     TableReader by_index(diag_, node, fmt::format("species[{}]", index));
     by_index.allow_only(
-        {"name", "diffusivity", "diffusivity_axial", "decay", "boundary", "initial"});
+        {"name", "diffusivity", "diffusivity_axial", "decay", "boundary", "initial", "integrator",
+         "time_step"});
     SpeciesSpec species;
     const toml::node& name = by_index.require("name");
     species.name = read_string(name, by_index.path_of("name"));
@@ -617,6 +618,24 @@ class ScenarioReader {
     }
     if (const toml::node* initial = table.find("initial")) {
       species.initial = read_initial(*initial, table.path_of("initial"));
+    }
+    if (const toml::node* step = table.find("time_step")) {
+      const std::string key = table.path_of("time_step");
+      species.time_step_s = read_positive(*step, key, dim::time);
+      species.time_step_source = diag_.location(*step, key);
+    }
+    if (const toml::node* integrator = table.find("integrator")) {
+      const std::string key = table.path_of("integrator");
+      const std::string method = read_choice(*integrator, key, {"forward_euler", "rkl2"});
+      if (method == "rkl2") {
+        species.integrator = SpeciesSpec::Integrator::rkl2;
+        if (!species.time_step_s) {
+          diag_.bad_value(*integrator, key,
+                          fmt::format("needs {} (the super-step; its stages are chosen from the "
+                                      "stability limit)",
+                                      table.path_of("time_step")));
+        }
+      }
     }
     return species;
   }

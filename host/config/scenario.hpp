@@ -75,6 +75,13 @@ struct SpeciesSpec {
   double decay_per_s = 0.0;                  // first-order decay k
   BoundarySpec boundary;
   InitialFieldSpec initial;
+  // Explicit time integration of this species (docs/numerics.md):
+  //   forward_euler  steps of at most the stability limit (or time_step, which must not exceed it)
+  //   rkl2           Runge–Kutta–Legendre super-time-steps of size time_step (required: the
+  //                  accuracy step), each with as many stages as its stability needs
+  enum class Integrator { forward_euler, rkl2 } integrator = Integrator::forward_euler;
+  std::optional<double> time_step_s;  // overrides run.time_step for this species
+  SourceLocation time_step_source;    // where it was set
 };
 
 // A production term added to one species' source field (inside tissue only).

@@ -127,7 +127,8 @@ struct AssembleOperator {
   }
 };
 
-// dc/dt at voxel v = (i, j, k): Σ_faces g (c_nb − c_v) − diag_v c_v + rhs_v.
+// dc/dt at voxel v = (i, j, k): Σ_faces g (c_nb − c_v) − diag_v c_v + rhs_v; the homogeneous
+// (linear) part leaves out rhs_v.
 //
 // Branch-free by layout (see FieldLayout): every field carries one zero x–y plane of halo below
 // and above, so all six neighbour reads are in bounds; and g is 0 on every face that is not an
@@ -135,13 +136,18 @@ struct AssembleOperator {
 // previous row's last voxel, 0 by assembly, and g[v − s_z] at k = 0 lies in the zero halo. The
 // neighbour value read across such a face is finite and multiplied by 0. This lets the CPU loop
 // vectorise without masks and keeps warps free of divergence on the GPU.
-CORDSIM_HD float tendency(const OperatorView& op, const float* c, VoxelIndex v) {
+CORDSIM_HD float homogeneous_tendency(const OperatorView& op, const float* c, VoxelIndex v) {
   const VoxelIndex sy = op.dims.stride(1), sz = op.dims.stride(2);
   const float cv = c[v];
   const float exchange = op.g[0][v] * (c[v + 1] - cv) + op.g[0][v - 1] * (c[v - 1] - cv) +
                          op.g[1][v] * (c[v + sy] - cv) + op.g[1][v - sy] * (c[v - sy] - cv) +
                          op.g[2][v] * (c[v + sz] - cv) + op.g[2][v - sz] * (c[v - sz] - cv);
-  return exchange - op.diag[v] * cv + op.rhs[v];
+  return exchange - op.diag[v] * cv;
+}
+
+// The full right-hand side: the linear part plus the sources and boundary values (rhs).
+CORDSIM_HD float tendency(const OperatorView& op, const float* c, VoxelIndex v) {
+  return homogeneous_tendency(op, c, v) + op.rhs[v];
 }
 
 // The rate at which voxel v exchanges with everything around it, Σ g + diag (1/s). Forward Euler

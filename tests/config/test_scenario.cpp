@@ -210,6 +210,30 @@ TEST(Scenario, TimeStepRecordsWhereItWasGiven) {
   EXPECT_DOUBLE_EQ(s.run.stability_safety, 1.0);
 }
 
+TEST(Scenario, SpeciesIntegratorAndOwnTimeStep) {
+  const std::string text =
+      edit(kMinimal, "decay = \"0.7 1/s\"", "decay = \"0.7 1/s\"\nintegrator = \"rkl2\"\ntime_step = \"0.5 s\"");
+  const Scenario s = parse_scenario(text, kLabel);
+  EXPECT_EQ(s.species[0].integrator, SpeciesSpec::Integrator::rkl2);
+  ASSERT_TRUE(s.species[0].time_step_s.has_value());
+  EXPECT_DOUBLE_EQ(*s.species[0].time_step_s, 0.5);
+  EXPECT_EQ(s.species[0].time_step_source.key, "species[NO].time_step");
+  EXPECT_EQ(s.species[0].time_step_source.line, 14);
+}
+
+TEST(ScenarioErrors, Rkl2WithoutTimeStep) {
+  const std::string text = edit(kMinimal, "decay = \"0.7 1/s\"", "decay = \"0.7 1/s\"\nintegrator = \"rkl2\"");
+  const std::string message = error_of(text);
+  EXPECT_TRUE(mentions(message, "species[NO].integrator"));
+  EXPECT_TRUE(mentions(message, "species[NO].time_step"));
+  EXPECT_TRUE(mentions(message, at_line_of(text, "integrator")));
+}
+
+TEST(ScenarioErrors, UnknownIntegrator) {
+  const std::string text = edit(kMinimal, "decay = \"0.7 1/s\"", "decay = \"0.7 1/s\"\nintegrator = \"rk4\"");
+  EXPECT_TRUE(mentions(error_of(text), "species[NO].integrator"));
+}
+
 TEST(Scenario, EllipsoidTissueAndOrigin) {
   const std::string text = edit(kMinimal, "spacing = \"10 um\"",
                                 "spacing = [\"10 um\", \"20 um\", \"0.05 mm\"]\n"
