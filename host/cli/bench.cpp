@@ -21,6 +21,7 @@
 #include "host/solver/stepper.hpp"
 #include "host/verification/analytic.hpp"
 #include "kernels/backend.hpp"
+#include "kernels/cpu/huge_page_allocator.hpp"
 
 namespace cordsim {
 namespace {
@@ -31,60 +32,79 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Best-of-N triad bandwidth (GB/s), counting 12 bytes per element as STREAM does.
-double triad_bandwidth(std::size_t n, int repeats) {
-  std::vector<float> a(n), b(n), c(n);
+// STREAM-like triad a = b + s·c over arrays far larger than the caches, in the same kind of
+// allocation as the CPU back end's fields. Bandwidth counts 12 bytes per element, as STREAM does.
+class Triad {
+ public:
+  explicit Triad(std::size_t n) : a_(n), b_(n), c_(n) {
 #pragma omp parallel for schedule(static)
-  for (std::size_t i = 0; i < n; ++i) {
-    a[i] = 0.f;
-    b[i] = 1.f;
-    c[i] = 2.f;
+    for (std::size_t i = 0; i < n; ++i) {
+      a_[i] = 0.f;
+      b_[i] = 1.f;
+      c_[i] = 2.f;
+    }
   }
-  double best = 1e30;
-  for (int r = 0; r < repeats; ++r) {
-    const auto t0 = Clock::now();
-    const float s = 3.f;
-    float* pa = a.data();
-    const float* pb = b.data();
-    const float* pc = c.data();
-#pragma omp parallel for simd schedule(static)
-    for (std::size_t i = 0; i < n; ++i) pa[i] = pb[i] + s * pc[i];
-    best = std::min(best, seconds_since(t0));
-  }
-  if (a[n / 2] != 7.f) fmt::print("warning: triad result check failed\n");
-  return 12.0 * double(n) / best / 1e9;
-}
 
-struct KernelFigure {
-  double updates_per_s;
-  double bandwidth_gb_s;
+  // Best of `repeats` runs (GB/s).
+  double bandwidth(int repeats) {
+    const std::size_t n = a_.size();
+    float* pa = a_.data();
+    const float* pb = b_.data();
+    const float* pc = c_.data();
+    const float s = 3.f;
+    double best = 1e30;
+    for (int r = 0; r < repeats; ++r) {
+      const auto t0 = Clock::now();
+#pragma omp parallel for simd schedule(static)
+      for (std::size_t i = 0; i < n; ++i) pa[i] = pb[i] + s * pc[i];
+      best = std::min(best, seconds_since(t0));
+    }
+    if (a_[n / 2] != 7.f) fmt::print("warning: triad result check failed\n");
+    return 12.0 * double(n) / best / 1e9;
+  }
+
+ private:
+  std::vector<float, HugePageAllocator<float>> a_, b_, c_;
 };
 
-// Explicit forward-Euler sweeps over a full cube (all tissue, uniform coefficients) for `species`
+// Explicit forward-Euler sweeps over a full cube (all tissue, uniform coefficients) for several
 // species. Each voxel update streams 7 floats: c, gx, gy, gz, diag, rhs in and c_next out.
-KernelFigure explicit_kernel(Backend& backend, int n, int species, double min_seconds) {
-  const GridDims dims{n, n, n};
-  const std::size_t voxels = std::size_t(dims.size());
-  const std::vector<std::uint8_t> tissue(voxels, 1);
-  const std::vector<float> D(voxels, 1000.f), k(voxels, 1e-3f), S(voxels, 0.f), c0(voxels, 1.f);
-  backend.initialise(dims, Spacing{{20.f, 20.f, 20.f}}, species, tissue.data());
-  SpeciesCoefficients coefficients{{D.data(), D.data(), D.data()}, k.data(), S.data(), BoundaryParams{}};
-  for (int s = 0; s < species; ++s) {
-    backend.set_coefficients(s, coefficients);
-    backend.set_concentration(s, c0.data());
+class ExplicitKernel {
+ public:
+  ExplicitKernel(Backend& backend, int n, int species) : backend_(backend), n_(n), species_(species) {
+    const GridDims dims{n, n, n};
+    const std::size_t voxels = std::size_t(dims.size());
+    const std::vector<std::uint8_t> tissue(voxels, 1);
+    const std::vector<float> D(voxels, 1000.f), k(voxels, 1e-3f), S(voxels, 0.f), c0(voxels, 1.f);
+    backend.initialise(dims, Spacing{{20.f, 20.f, 20.f}}, species, tissue.data());
+    const SpeciesCoefficients coefficients{{D.data(), D.data(), D.data()}, k.data(), S.data(), BoundaryParams{}};
+    for (int s = 0; s < species; ++s) {
+      backend.set_coefficients(s, coefficients);
+      backend.set_concentration(s, c0.data());
+    }
+    dt_ = 0.9 * backend.stability_limit(0);
+    for (int s = 0; s < species; ++s) backend.step_explicit(s, dt_, 2);  // warm-up
   }
-  const double dt = 0.9 * backend.stability_limit(0);
-  for (int s = 0; s < species; ++s) backend.step_explicit(s, dt, 2);  // warm-up: first touch
-  long sweeps = 0;
-  const auto t0 = Clock::now();
-  do {
-    for (int s = 0; s < species; ++s) backend.step_explicit(s, dt, 5);
-    sweeps += 5;
-  } while (seconds_since(t0) < min_seconds);
-  const double elapsed = seconds_since(t0);
-  const double updates = double(voxels) * species * double(sweeps) / elapsed;
-  return {updates, updates * 28.0 / 1e9};
-}
+
+  // Best voxel-update rate (1/s) over bursts of `burst` sweeps of every species, repeated for about
+  // `seconds`. The best burst is the closest to what the hardware sustains on a shared machine.
+  double updates_per_second(double seconds) {
+    const int burst = 4;
+    double best = 1e30;
+    const auto t0 = Clock::now();
+    do {
+      const auto b0 = Clock::now();
+      for (int s = 0; s < species_; ++s) backend_.step_explicit(s, dt_, burst);
+      best = std::min(best, seconds_since(b0));
+    } while (seconds_since(t0) < seconds);
+    return double(n_) * n_ * n_ * species_ * burst / best;
+  }
+
+ private:
+  Backend& backend_;
+  int n_, species_;
+  double dt_ = 0.0;
+};
 
 constexpr const char* race_scenario = R"TOML(
 [scenario]
@@ -149,19 +169,36 @@ int bench_command(const BenchOptions& options) {
   fmt::print("cordsim {} bench; back end: {}\n\n", build_info::version, backend->description());
 
   const std::size_t triad_n = options.quick ? (std::size_t(1) << 22) : (std::size_t(1) << 26);
-  const double triad = triad_bandwidth(triad_n, options.quick ? 3 : 10);
-  fmt::print("STREAM-like triad a = b + s*c, {} floats per array: {:.1f} GB/s (best of runs)\n\n", triad_n, triad);
-
-  fmt::print("Explicit kernel, CPU back end (7 floats streamed per voxel update):\n");
-  fmt::print("{:>8} {:>8} {:>16} {:>12} {:>14}\n", "grid", "species", "voxel-upd/s", "GB/s", "of triad");
+  Triad triad(triad_n);
+  const double seconds = options.quick ? 0.05 : 0.5;
+  const int rounds = options.quick ? 1 : 5;
+  fmt::print("Explicit kernel, CPU back end (7 floats streamed per voxel update; STREAM counting).\n"
+             "This machine is shared and noisy: each row alternates {} rounds of a triad (a = b + s*c,\n"
+             "{} floats per array, best of 3) with the kernel (best burst of 4 sweeps within {} s),\n"
+             "and reports the best figures and the median of the per-round ratios.\n",
+             rounds, triad_n, seconds);
+  fmt::print("{:>8} {:>8} {:>16} {:>12} {:>12} {:>14}\n", "grid", "species", "voxel-upd/s", "kernel GB/s",
+             "triad GB/s", "of triad");
   const std::vector<int> sizes = options.quick ? std::vector<int>{32, 64} : std::vector<int>{100, 128, 256};
   for (int n : sizes) {
     for (int species : {1, 6}) {
-      const KernelFigure f = explicit_kernel(*backend, n, species, options.quick ? 0.05 : 1.0);
-      fmt::print("{:>7}^3 {:>8} {:>16.3e} {:>12.1f} {:>13.0f}%\n", n, species, f.updates_per_s,
-                 f.bandwidth_gb_s, 100.0 * f.bandwidth_gb_s / triad);
+      ExplicitKernel kernel(*backend, n, species);
+      double best_updates = 0, best_triad = 0;
+      std::vector<double> ratios;
+      for (int r = 0; r < rounds; ++r) {
+        const double t = triad.bandwidth(3);
+        const double u = kernel.updates_per_second(seconds);
+        best_triad = std::max(best_triad, t);
+        best_updates = std::max(best_updates, u);
+        ratios.push_back(u * 28.0 / 1e9 / t);
+      }
+      std::sort(ratios.begin(), ratios.end());
+      fmt::print("{:>7}^3 {:>8} {:>16.3e} {:>12.1f} {:>12.1f} {:>13.0f}%\n", n, species, best_updates,
+                 best_updates * 28.0 / 1e9, best_triad, 100.0 * ratios[ratios.size() / 2]);
     }
   }
+  fmt::print("(100^3 and 128^3 fields fit in this machine's last-level cache, so their ratio exceeds 100%;\n"
+             " 256^3 is the memory-bound case the 70%-of-triad target is about.)\n");
 
   fmt::print("\nGaussian race (100^3 x 20 um, no-flux, D = 1000 um^2/s, k = 0.1/min, sigma = 100 um, 60 s):\n");
   fmt::print("  reference (2 OpenMP threads, same machines): BioFVM 3.2 s and paraBioFVM 0.54 s for 5.9e-3;\n"

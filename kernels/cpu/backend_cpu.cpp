@@ -3,30 +3,30 @@
 #include <thrust/system/omp/execution_policy.h>
 
 #include <algorithm>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "kernels/backend_impl.hpp"
+#include "kernels/cpu/huge_page_allocator.hpp"
 
 namespace cordsim {
 namespace {
 
 struct CpuExec {
   template <class T>
-  using Buffer = std::vector<T>;
+  using Buffer = std::vector<T, HugePageAllocator<T>>;
 
   template <class T>
-  static T* raw(std::vector<T>& b) { return b.data(); }
+  static T* raw(Buffer<T>& b) { return b.data(); }
   template <class T>
-  static const T* raw(const std::vector<T>& b) { return b.data(); }
+  static const T* raw(const Buffer<T>& b) { return b.data(); }
 
   template <class T>
-  static void upload(const T* host, std::size_t n, std::vector<T>& b, std::size_t offset) {
+  static void upload(const T* host, std::size_t n, Buffer<T>& b, std::size_t offset) {
     std::copy(host, host + n, b.begin() + std::ptrdiff_t(offset));
   }
   template <class T>
-  static void download(const std::vector<T>& b, std::size_t offset, std::size_t n, T* host) {
+  static void download(const Buffer<T>& b, std::size_t offset, std::size_t n, T* host) {
     std::copy(b.begin() + std::ptrdiff_t(offset), b.begin() + std::ptrdiff_t(offset + n), host);
   }
 
