@@ -1,8 +1,12 @@
 #pragma once
 // Small programmatic scenarios for the numerics tests (no scenario file needed), and helpers to
 // run them on the CPU back end and compare with exact solutions.
+#include <gtest/gtest.h>
+
 #include <array>
 #include <cmath>
+#include <cstdio>
+#include <string>
 #include <functional>
 #include <vector>
 
@@ -11,6 +15,16 @@
 #include "kernels/backend.hpp"
 
 namespace cordsim::fixtures {
+
+// Records a measured figure and the bound the test holds it to, as GoogleTest properties that
+// tools/validation.py collects into docs/validation.md, and prints it.
+inline void report(const std::string& quantity, double measured, const std::string& bound) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3e", measured);
+  ::testing::Test::RecordProperty("measured: " + quantity, text);
+  ::testing::Test::RecordProperty("bound: " + quantity, bound);
+  std::printf("%s = %s (bound %s)\n", quantity.c_str(), text, bound.c_str());
+}
 
 inline Scenario box_scenario(std::array<int, 3> shape, std::array<double, 3> spacing_um, double D,
                              double D_axial, double decay, BoundarySpec::Kind bc = BoundarySpec::Kind::no_flux) {

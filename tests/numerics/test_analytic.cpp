@@ -41,7 +41,7 @@ TEST(AnalyticSolution, CosineModeDecay) {
     if (std::abs(p.species[0].initial[v]) < 0.2) continue;  // skip the nodal lines
     worst = std::max(worst, std::abs(c[v] / p.species[0].initial[v] / expected - 1.0));
   }
-  RecordProperty("worst_relative_error", std::to_string(worst));
+  fixtures::report("worst relative error of the decay factor", worst, "< 1e-3");
   EXPECT_LT(worst, 1e-3);
 }
 
@@ -62,7 +62,7 @@ TEST(AnalyticSolution, DirichletSineModeDecay) {
   double worst = 0.0;
   for (int i = 8; i < 56; ++i)
     worst = std::max(worst, std::abs(c[std::size_t(i)] / p.species[0].initial[std::size_t(i)] / std::exp(-rate * t) - 1.0));
-  RecordProperty("worst_relative_error", std::to_string(worst));
+  fixtures::report("worst relative error of the decay factor", worst, "< 1e-3");
   EXPECT_LT(worst, 1e-3);
 }
 
@@ -84,7 +84,7 @@ TEST(AnalyticSolution, GaussianPulseMatchesHeatKernel) {
   exact.decay = 0.05;
   exact.hi = {640, 640, 640};
   const double error = fixtures::relative_l2(s, c, [&](const std::array<double, 3>& x) { return exact(x, t); });
-  RecordProperty("relative_l2_error", std::to_string(error));
+  fixtures::report("relative L2 error", error, "< 3e-3");
   // Second-order truncation h²/(12σ_t²)·O(1) with σ_t ≈ 100 µm, h = 10 µm: a few 1e-3.
   EXPECT_LT(error, 3e-3);
 }
@@ -109,7 +109,7 @@ TEST(AnalyticSolution, PointSourceWithDecaySteadyState) {
   const double error = fixtures::relative_l2(
       s, c, [&](const std::array<double, 3>& x) { return analytic::point_source_steady(1e6, 1000, 0.4, radius(x)); },
       [&](const std::array<double, 3>& x) { return radius(x) >= 30.0 && radius(x) <= 3 * lambda; });
-  RecordProperty("relative_l2_error", std::to_string(error));
+  fixtures::report("relative L2 error for 3h <= r <= 3 lambda", error, "< 2e-2");
   EXPECT_LT(error, 0.02);
 }
 
@@ -138,6 +138,6 @@ TEST(AnalyticSolution, RobinSlabSteadyState) {
   const double error = fixtures::relative_l2(s, c, [&](const std::array<double, 3>& x) {
     return S * x[0] * (L - x[0]) / (2 * D) + S * L / (2 * P) + cb;
   });
-  std::printf("Robin slab steady state: relative L2 error %.3e\n", error);
+  fixtures::report("relative L2 error", error, "< 1e-3");
   EXPECT_LT(error, 1e-3);
 }

@@ -46,10 +46,11 @@ double pulse_error(double h) {
 TEST(Convergence, SpatialOrderTwoWithAnisotropicDiffusivity) {
   const double e20 = pulse_error(20), e10 = pulse_error(10), e5 = pulse_error(5);
   const double order_coarse = std::log2(e20 / e10), order_fine = std::log2(e10 / e5);
-  RecordProperty("errors", std::to_string(e20) + " " + std::to_string(e10) + " " + std::to_string(e5));
-  RecordProperty("order", std::to_string(order_fine));
-  std::printf("errors h=20,10,5 um: %.3e %.3e %.3e; observed order %.3f, %.3f\n", e20, e10, e5, order_coarse,
-              order_fine);
+  fixtures::report("relative L2 error, h = 20 um", e20, "-");
+  fixtures::report("relative L2 error, h = 10 um", e10, "-");
+  fixtures::report("relative L2 error, h = 5 um", e5, "-");
+  fixtures::report("observed order, 20 -> 10 um", order_coarse, "2 +- 0.2");
+  fixtures::report("observed order, 10 -> 5 um", order_fine, "2 +- 0.1");
   EXPECT_NEAR(order_fine, 2.0, 0.1);
   EXPECT_NEAR(order_coarse, 2.0, 0.2);
 }
