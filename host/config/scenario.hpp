@@ -37,7 +37,7 @@ struct TissueSpec {
   enum class Shape { all, ellipsoid, elliptic_cylinder, hdf5 } shape = Shape::all;
   Vec3 center_um{0, 0, 0};     // ellipsoid / elliptic_cylinder (cylinder axis along z)
   Vec3 semi_axes_um{0, 0, 0};  // ellipsoid: (a, b, c); elliptic_cylinder: (a, b, unused)
-  std::string file;            // hdf5: file path (relative paths resolved against the scenario)
+  std::string file;            // hdf5: file path, already resolved against the scenario's directory
   std::string dataset;         // hdf5: dataset of dims {nz, ny, nx}; nonzero = tissue
 };
 
@@ -64,7 +64,7 @@ struct InitialFieldSpec {
   double sigma_um = 0.0;
   double amplitude_nM = 0.0;
   std::array<int, 3> modes{0, 0, 0};
-  std::string file;
+  std::string file;            // hdf5: resolved like TissueSpec::file
   std::string dataset;
 };
 

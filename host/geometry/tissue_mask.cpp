@@ -8,15 +8,14 @@
 
 namespace cordsim {
 
-std::vector<std::uint8_t> build_tissue_mask(const GridSpec& grid, const TissueSpec& tissue,
-                                            const std::filesystem::path& scenario_dir) {
+std::vector<std::uint8_t> build_tissue_mask(const GridSpec& grid, const TissueSpec& tissue) {
   const auto [nx, ny, nz] = grid.shape;
   const std::size_t n = std::size_t(nx) * std::size_t(ny) * std::size_t(nz);
   std::vector<std::uint8_t> mask(n, 0);
   using Shape = TissueSpec::Shape;
   if (tissue.shape == Shape::hdf5) {
     const std::vector<float> values =
-        read_grid_dataset(scenario_dir / tissue.file, tissue.dataset, grid.shape);
+        read_grid_dataset(tissue.file, tissue.dataset, grid.shape);
     std::transform(values.begin(), values.end(), mask.begin(),
                    [](float x) { return std::uint8_t(x != 0.f); });
   } else {

@@ -16,8 +16,7 @@ inline double voxel_centre(const GridSpec& g, int axis, int n) {
 }
 
 // One byte per voxel, 1 = tissue, in memory order i + nx·(j + ny·k). Throws InputError for an
-// empty mask or an unreadable HDF5 mask; `scenario_dir` resolves relative file names.
-std::vector<std::uint8_t> build_tissue_mask(const GridSpec& grid, const TissueSpec& tissue,
-                                            const std::filesystem::path& scenario_dir);
+// empty mask or an unreadable HDF5 mask (whose path the parser has already resolved).
+std::vector<std::uint8_t> build_tissue_mask(const GridSpec& grid, const TissueSpec& tissue);
 
 }  // namespace cordsim

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 
 #include "host/geometry/tissue_mask.hpp"
 #include "host/io/run_output.hpp"
@@ -13,11 +12,6 @@ namespace cordsim {
 namespace {
 
 constexpr double pi = 3.14159265358979323846;
-
-std::filesystem::path scenario_directory(const Scenario& scenario) {
-  const std::filesystem::path file(scenario.file);
-  return file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
-}
 
 // Calls f(v, x, y, z) for every tissue voxel v with its centre (µm).
 template <class F>
@@ -73,7 +67,7 @@ std::vector<float> initial_field(const Scenario& scenario, const SpeciesSpec& sp
     }
     case Shape::hdf5: {
       const std::vector<float> values =
-          read_grid_dataset(scenario_directory(scenario) / init.file, init.dataset, grid.shape);
+          read_grid_dataset(init.file, init.dataset, grid.shape);
       for_each_tissue_voxel(grid, tissue, [&](std::size_t v, double, double, double) { c[v] = values[v]; });
       break;
     }
@@ -161,7 +155,7 @@ Problem build_problem(const Scenario& scenario) {
   Problem p;
   p.dims = GridDims{grid.shape[0], grid.shape[1], grid.shape[2]};
   for (int a = 0; a < 3; ++a) p.spacing.h[a] = float(grid.spacing_um[std::size_t(a)]);
-  p.tissue = build_tissue_mask(grid, scenario.tissue, scenario_directory(scenario));
+  p.tissue = build_tissue_mask(grid, scenario.tissue);
   const std::size_t n = p.tissue.size();
   for (const SpeciesSpec& spec : scenario.species) {
     SpeciesProblem s;

@@ -48,9 +48,13 @@ std::string fill(std::string text, const std::string& key, const std::string& va
   return text;
 }
 
+// Runs from the directory above the scenario's, with relative paths, so that the scenario's
+// relative HDF5 paths must be resolved against the scenario's own directory.
 int run(const fs::path& scenario, const fs::path& out) {
-  const std::string command = std::string(CORDSIM_EXE) + " run --backend cpu '" + scenario.string() + "' --out '" +
-                              out.string() + "' > '" + out.string() + ".log' 2>&1";
+  const fs::path base = scenario.parent_path().parent_path();
+  const std::string command = "cd '" + base.string() + "' && " + std::string(CORDSIM_EXE) + " run --backend cpu '" +
+                              fs::relative(scenario, base).string() + "' --out '" + fs::relative(out, base).string() +
+                              "' > '" + out.string() + ".log' 2>&1";
   return std::system(command.c_str());
 }
 
