@@ -10,7 +10,8 @@ build="${CORDSIM_BUILD_DIR:-$repo/build}"
 jobs="${CORDSIM_JOBS:-$(nproc)}"
 
 packages=(g++ cmake make pkg-config libhdf5-dev hdf5-tools libcli11-dev libtomlplusplus-dev
-          libspdlog-dev libfmt-dev libthrust-dev libgtest-dev libbenchmark-dev)
+          libspdlog-dev libfmt-dev libthrust-dev libgtest-dev libbenchmark-dev
+          paraview-dev paraview python3-paraview python3-h5py xvfb xauth)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

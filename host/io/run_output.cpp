@@ -1,5 +1,7 @@
 #include "host/io/run_output.hpp"
 
+#include "host/io/vtk_series.hpp"
+
 #include <hdf5.h>
 
 #include <fmt/format.h>
@@ -249,6 +251,7 @@ struct RunOutput::Impl {
   std::vector<double> times;
 
   H5Writer h5{fs::path{}};
+  std::unique_ptr<VtkSeries> vtk;
   Handle file;
   Handle times_dset;
   std::ofstream csv;
@@ -494,7 +497,7 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
     }
     const bool empty = fs::is_empty(m.final_dir, ec);
     const bool ours = fs::exists(m.final_dir / kXdmfName, ec) || fs::exists(m.final_dir / kH5Name, ec) ||
-                      fs::exists(m.final_dir / kCsvName, ec);
+                      fs::exists(m.final_dir / kCsvName, ec) || fs::exists(m.final_dir / VtkSeries::collection_name, ec);
     if (!empty && !ours) {
       throw InputError(fmt::format(
           "output directory '{}' exists and is not a cordsim output (no {} or {}); not replacing it even with "
@@ -533,6 +536,8 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
   for (const auto& f : m.fields) m.h5.create_group(m.file.get(), "/fields/" + f.name);
   m.create_times_dataset();
   if (H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5(h5_path, "flush the file");
+
+  m.vtk = std::make_unique<VtkSeries>(m.staging, scenario.grid, m.fields, tissue_mask);
 
   m.csv_path = m.staging / kCsvName;
   m.csv.open(m.csv_path, std::ios::out | std::ios::trunc);
@@ -577,6 +582,7 @@ void RunOutput::write_frame(double time_s, const std::vector<const float*>& fiel
   }
   m.append_time(time_s);
   m.times.push_back(time_s);
+  m.vtk->write_frame(time_s, fields);
   // A crash after this point loses nothing written so far.
   if (H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5(m.h5.path(), "flush the file");
 
@@ -591,6 +597,7 @@ std::filesystem::path RunOutput::commit() {
   if (m.files_closed) throw std::logic_error("RunOutput::commit called twice");
   m.close_files();
   m.write_xdmf();
+  m.vtk->write_collection();
   m.move_into_place();
   return m.final_dir / kXdmfName;
 }

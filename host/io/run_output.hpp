@@ -13,6 +13,8 @@
 //                 concentration_unit "nM", origin_um, spacing_um, shape (x, y, z order).
 //   cordsim.xdmf  XDMF 3 temporal collection of 3DCoRectMesh grids indexing cordsim.h5
 //                 (ParaView: File > Open > cordsim.xdmf, reader "XDMF Reader").
+//   cordsim.pvd + vtk/frame_NNNNNN.vti   the same frames as VTK image data (host/io/vtk_series.hpp),
+//                 for ParaView's native reader.
 //   mass_budget.csv   time_s, then <species>_total_amol per species (amount in tissue).
 #include <array>
 #include <cstdint>

@@ -1,0 +1,100 @@
+#include "host/io/vtk_series.hpp"
+
+#include <fmt/format.h>
+#include <vtkCellData.h>
+#include <vtkDoubleArray.h>
+#include <vtkFieldData.h>
+#include <vtkFloatArray.h>
+#include <vtkImageData.h>
+#include <vtkNew.h>
+#include <vtkStringArray.h>
+#include <vtkUnsignedCharArray.h>
+#include <vtkXMLImageDataWriter.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+#include "host/io/run_output.hpp"
+
+namespace cordsim {
+
+namespace fs = std::filesystem;
+
+VtkSeries::VtkSeries(fs::path dir, const GridSpec& grid, std::vector<FieldDescription> fields,
+                     const std::vector<std::uint8_t>& tissue_mask)
+    : dir_(std::move(dir)), grid_(grid), fields_(std::move(fields)), tissue_mask_(tissue_mask) {
+  std::error_code ec;
+  fs::create_directories(dir_ / "vtk", ec);
+  if (ec) throw std::runtime_error(fmt::format("cannot create '{}': {}", (dir_ / "vtk").string(), ec.message()));
+}
+
+void VtkSeries::write_frame(double time_s, const std::vector<const float*>& fields) {
+  const auto [nx, ny, nz] = grid_.shape;
+  const vtkIdType cells = vtkIdType(nx) * ny * nz;
+  vtkNew<vtkImageData> image;
+  // Extents count points: nx·ny·nz cells need (nx+1)·(ny+1)·(nz+1) points.
+  image->SetExtent(0, nx, 0, ny, 0, nz);
+  image->SetOrigin(grid_.origin_um.data());
+  image->SetSpacing(grid_.spacing_um.data());
+
+  vtkNew<vtkStringArray> units;
+  units->SetName("units");
+  for (std::size_t f = 0; f < fields_.size(); ++f) {
+    vtkNew<vtkFloatArray> array;
+    array->SetName(fields_[f].name.c_str());
+    // VTK only reads the values while writing; save = 1 keeps it from freeing our memory.
+    array->SetArray(const_cast<float*>(fields[f]), cells, 1);
+    image->GetCellData()->AddArray(array);
+    units->InsertNextValue(fields_[f].name + "=" + fields_[f].units);
+  }
+  vtkNew<vtkUnsignedCharArray> mask;
+  mask->SetName("tissue_mask");
+  mask->SetArray(tissue_mask_.data(), cells, 1);
+  image->GetCellData()->AddArray(mask);
+  units->InsertNextValue("tissue_mask=1");
+
+  vtkNew<vtkDoubleArray> time;
+  time->SetName("TimeValue");
+  time->InsertNextValue(time_s);
+  image->GetFieldData()->AddArray(time);
+  vtkNew<vtkStringArray> length_unit;
+  length_unit->SetName("length_unit");
+  length_unit->InsertNextValue("um");
+  image->GetFieldData()->AddArray(length_unit);
+  image->GetFieldData()->AddArray(units);
+
+  const std::string relative = fmt::format("vtk/frame_{:06d}.vti", frames_.size());
+  const fs::path path = dir_ / relative;
+  vtkNew<vtkXMLImageDataWriter> writer;
+  writer->SetFileName(path.c_str());
+  writer->SetInputData(image);
+  writer->SetDataModeToAppended();
+  writer->EncodeAppendedDataOff();   // raw binary: no base64 inflation
+  writer->SetCompressorTypeToLZ4();  // fast, and ParaView 5.11 reads it
+  if (writer->Write() != 1)
+    throw std::runtime_error(fmt::format("cannot write VTK file '{}': {}", path.string(), std::strerror(errno)));
+  frames_.emplace_back(time_s, relative);
+}
+
+void VtkSeries::write_collection() const {
+  const fs::path tmp = dir_ / (std::string(collection_name) + ".tmp");
+  const fs::path dest = dir_ / collection_name;
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << "<?xml version=\"1.0\"?>\n"
+        << "<VTKFile type=\"Collection\" version=\"0.1\" byte_order=\"LittleEndian\">\n"
+        << "  <Collection>\n";
+    for (const auto& [time, file] : frames_)
+      out << fmt::format("    <DataSet timestep=\"{}\" group=\"\" part=\"0\" file=\"{}\"/>\n", time, file);
+    out << "  </Collection>\n</VTKFile>\n";
+    out.close();
+    if (!out) throw std::runtime_error(fmt::format("cannot write '{}': {}", tmp.string(), std::strerror(errno)));
+  }
+  std::error_code ec;
+  fs::rename(tmp, dest, ec);
+  if (ec) throw std::runtime_error(fmt::format("cannot rename '{}' to '{}': {}", tmp.string(), dest.string(), ec.message()));
+}
+
+}  // namespace cordsim

@@ -1,0 +1,42 @@
+#pragma once
+// ParaView's native format beside the HDF5/XDMF files: one VTK XML image-data file per output
+// time (vtk/frame_NNNNNN.vti, written by the VTK library, cell data with the physical origin and
+// spacing in µm) and a cordsim.pvd collection that gives each file its time. Arrays are named by
+// field; their units travel as a field-data string array "units" ("NO=nM", ...), the time as
+// field data "TimeValue".
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "host/config/scenario.hpp"
+
+namespace cordsim {
+
+struct FieldDescription;
+
+class VtkSeries {
+ public:
+  // `dir` is the run's (staging) directory; frames go to dir/vtk/, the collection to dir/cordsim.pvd.
+  VtkSeries(std::filesystem::path dir, const GridSpec& grid, std::vector<FieldDescription> fields,
+            const std::vector<std::uint8_t>& tissue_mask);
+
+  // Writes one frame; `fields[f]` points at nx·ny·nz values of field f. Throws std::runtime_error
+  // naming the file when VTK cannot write it.
+  void write_frame(double time_s, const std::vector<const float*>& fields);
+
+  // Writes cordsim.pvd (under a temporary name, then renamed).
+  void write_collection() const;
+
+  static constexpr const char* collection_name = "cordsim.pvd";
+
+ private:
+  std::filesystem::path dir_;
+  GridSpec grid_;
+  std::vector<FieldDescription> fields_;
+  std::vector<std::uint8_t> tissue_mask_;
+  std::vector<std::pair<double, std::string>> frames_;  // time, file relative to dir_
+};
+
+}  // namespace cordsim
