@@ -21,6 +21,26 @@ struct SpeciesCoefficients {
   BoundaryParams boundary;
 };
 
+// Settings of the implicit and quasi-steady solves (kernels/cell/linear_solver.hpp): conjugate
+// gradients, preconditioned by Jacobi or by a geometric multigrid V-cycle, stopped when the
+// relative residual ‖b − A x‖ / ‖b‖ (float64) reaches `tolerance`.
+struct LinearSolverSettings {
+  enum class Preconditioner { jacobi, multigrid };
+  double tolerance = 1e-8;
+  int max_iterations = 500;
+  Preconditioner preconditioner = Preconditioner::multigrid;
+};
+
+// What one call's solves did: CG iterations summed over them, the largest final relative
+// residual (recomputed from b − A x, not the recurrence), and whether every solve converged.
+// A call stops at the first solve that does not converge and leaves the field at its last iterate.
+struct LinearSolveReport {
+  long iterations = 0;
+  long solves = 0;
+  double relative_residual = 0.0;
+  bool converged = true;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -46,6 +66,14 @@ class Backend {
 
   // `steps` RKL2 super-steps of size tau (s) with `stages` stages each (kernels/cell/rkl2.hpp).
   virtual void step_rkl2(int species, double tau, int stages, long steps) = 0;
+
+  // `steps` θ-method steps of size dt (s): (I − θ dt L_h) cⁿ⁺¹ = cⁿ + dt ((1 − θ) L_h cⁿ + rhs);
+  // θ = 1 backward Euler, θ = ½ Crank–Nicolson. Each solve starts from cⁿ.
+  virtual LinearSolveReport step_theta(int species, double dt, double theta, long steps,
+                                       const LinearSolverSettings& settings) = 0;
+
+  // The quasi-steady field: −L_h c = rhs (D∇²c − k c + S = 0), starting from the current field.
+  virtual LinearSolveReport solve_quasi_steady(int species, const LinearSolverSettings& settings) = 0;
 
   // Σ c · V over tissue voxels (ymol, as nM·µm³), in float64 and in a fixed summation order.
   virtual double total_amount(int species) const = 0;

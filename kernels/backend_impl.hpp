@@ -12,6 +12,7 @@
 #include <thrust/transform.h>
 #include <thrust/transform_reduce.h>
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 #include <string>
@@ -20,6 +21,7 @@
 
 #include "kernels/backend.hpp"
 #include "kernels/cell/rkl2.hpp"
+#include "kernels/implicit_solver.hpp"
 
 namespace cordsim {
 
@@ -45,6 +47,7 @@ class BackendImpl final : public Backend {
         buffer->assign(allocation, 0.f);
     }
     row_sums_.resize(std::size_t(dims.rows()));
+    solver_.set_grid(dims);
   }
 
   void set_coefficients(int species, const SpeciesCoefficients& coefficients) override {
@@ -64,6 +67,7 @@ class BackendImpl final : public Backend {
                        {Exec::raw(inputs[0]), Exec::raw(inputs[1]), Exec::raw(inputs[2])},
                        Exec::raw(inputs[3]), Exec::raw(inputs[4]), coefficients.boundary};
     Exec::for_each_voxel(dims_, AssembleOperator{in, mutable_operator(species)});
+    solver_.invalidate();
   }
 
   void set_concentration(int species, const float* host) override {
@@ -123,6 +127,21 @@ class BackendImpl final : public Backend {
     }
   }
 
+  LinearSolveReport step_theta(int species, double dt, double theta, long steps,
+                               const LinearSolverSettings& settings) override {
+    LinearSolveReport total;
+    for (long n = 0; n < steps && total.converged; ++n)
+      accumulate(total, solver_.solve(species, operator_view(species), interior(tissue_),
+                                      interior(at(species).concentration), 1.0, theta * dt, dt, 1.0 - theta,
+                                      settings));
+    return total;
+  }
+
+  LinearSolveReport solve_quasi_steady(int species, const LinearSolverSettings& settings) override {
+    return solver_.solve(species, operator_view(species), interior(tissue_), interior(at(species).concentration),
+                         0.0, 1.0, 1.0, 0.0, settings);
+  }
+
   double total_amount(int species) const override {
     const SpeciesFields& s = at(species);
     thrust::transform(Exec::policy(), thrust::counting_iterator<VoxelIndex>(0),
@@ -142,6 +161,13 @@ class BackendImpl final : public Backend {
     typename Exec::template Buffer<float> g[3], diag, rhs;
     typename Exec::template Buffer<float> stage_a, stage_b, tau_l0;  // RKL2 only
   };
+
+  static void accumulate(LinearSolveReport& total, const LinearSolveReport& one) {
+    total.iterations += one.iterations;
+    total.solves += one.solves;
+    total.relative_residual = std::max(total.relative_residual, one.relative_residual);
+    total.converged = total.converged && one.converged;
+  }
 
   SpeciesFields& at(int species) { return species_.at(std::size_t(species)); }
   const SpeciesFields& at(int species) const { return species_.at(std::size_t(species)); }
@@ -170,6 +196,7 @@ class BackendImpl final : public Backend {
   typename Exec::template Buffer<std::uint8_t> tissue_;
   std::vector<SpeciesFields> species_;
   mutable typename Exec::template Buffer<double> row_sums_;
+  ImplicitSolver<Exec> solver_;  // one workspace, shared by the species' solves in turn
 };
 
 }  // namespace cordsim

@@ -10,7 +10,7 @@ build="${CORDSIM_BUILD_DIR:-$repo/build}"
 jobs="${CORDSIM_JOBS:-$(nproc)}"
 
 packages=(g++ cmake make pkg-config libhdf5-dev hdf5-tools libcli11-dev libtomlplusplus-dev
-          libspdlog-dev libfmt-dev libthrust-dev libgtest-dev libbenchmark-dev
+          libspdlog-dev libfmt-dev libthrust-dev libgtest-dev libbenchmark-dev libnifti2-dev libpng-dev
           paraview-dev paraview python3-paraview python3-h5py python3-matplotlib xvfb xauth
           clang libclang-rt-14-dev)
 missing=()

@@ -4,7 +4,11 @@
 //      triad, at 100³ (cache-resident), 128³ and 256³, for 1 and 6 species;
 //   3. the Gaussian race: 100³ voxels of 20 µm, no-flux walls, D = 1000 µm²/s, k = 0.1/min,
 //      σ = 100 µm Gaussian, 60 s: stepping wall time and relative L2 error against the exact
-//      (mirror-image) solution, beside BioFVM's 3.2 s and paraBioFVM's 0.54 s for 5.9e-3.
+//      (mirror-image) solution, beside BioFVM's 3.2 s and paraBioFVM's 0.54 s for 5.9e-3;
+//   4. with --solvers, instead of 1–3: the implicit solvers: Jacobi-CG and multigrid-CG iterations and times
+//      to 1e-8 at 64³, 128³, 256³ for λ = 60 µm and 2 mm; one quasi-steady NO solve at 256³ against
+//      explicit stepping to the same steady state; the Gaussian race with backward Euler and
+//      Crank–Nicolson at the largest step keeping the error ≤ 5.9e-3.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -162,11 +166,149 @@ RaceResult gaussian_race(Backend& backend, const std::vector<std::string>& overr
   return {elapsed, std::sqrt(diff2 / norm2), stepper.total_steps()};
 }
 
+// The solver benchmark problem: a 2.56 mm cube at n³ voxels holding an elliptic cylinder along z
+// (semi-axes 1.08 × 0.77 mm, a rat lumbar cord's cross-section) with no-flux walls and a 250 µm
+// sphere source off-centre, D = 3300 µm²/s, decay k = D/λ². The same problem as the Multigrid tests.
+constexpr const char* cord_solver_scenario = R"TOML(
+[scenario]
+name = "cord_solver"
+[grid]
+shape = [{n}, {n}, {n}]
+spacing = "{h} um"
+[tissue]
+shape = "elliptic_cylinder"
+center = ["1280 um", "1280 um"]
+semi_axes = ["1080 um", "770 um"]
+[[species]]
+name = "c"
+diffusivity = "3300 um^2/s"
+decay = "{k} 1/s"
+[[source]]
+species = "c"
+shape = "sphere"
+center = ["1024 um", "1152 um", "1280 um"]
+radius = "250 um"
+rate = "1 nM/s"
+[run]
+duration = "1 s"
+output_interval = "1 s"
+)TOML";
+
+struct SolveTiming {
+  LinearSolveReport report;
+  double seconds;
+  double explicit_sweep_seconds;  // one forward-Euler sweep of the same problem
+  double stability_limit_s;
+};
+
+// One quasi-steady solve from c = 0 (multigrid hierarchy set-up included).
+SolveTiming cord_solve(Backend& backend, int n, double decay, LinearSolverSettings::Preconditioner preconditioner,
+                       bool time_explicit_sweep) {
+  const std::string text = fmt::format(fmt::runtime(cord_solver_scenario), fmt::arg("n", n),
+                                       fmt::arg("h", 2560.0 / n), fmt::arg("k", decay));
+  const Scenario scenario = parse_scenario(text, "<cord solver benchmark>");
+  const Problem problem = build_problem(scenario);
+  Stepper stepper(scenario, problem, backend);  // forward Euler: uploads and assembles only
+  LinearSolverSettings settings;
+  settings.preconditioner = preconditioner;
+  settings.max_iterations = 20000;
+  const auto t0 = Clock::now();
+  const LinearSolveReport report = backend.solve_quasi_steady(0, settings);
+  const double seconds = seconds_since(t0);
+  double sweep = 0.0;
+  const double limit = backend.stability_limit(0);
+  if (time_explicit_sweep) {
+    const int sweeps = 10;
+    const auto t1 = Clock::now();
+    backend.step_explicit(0, 0.9 * limit, sweeps);
+    sweep = seconds_since(t1) / sweeps;
+  }
+  return {report, seconds, sweep, limit};
+}
+
+// The largest step 60 s / n (n a whole number) whose race error is at most `bound`. The temporal
+// error goes as Δt^order, so one run at n0 steps predicts n; n then grows by 5% until the bound
+// holds and shrinks by 5% while it still does (the step found is within about 5% of the largest).
+struct ImplicitRace {
+  long steps;
+  RaceResult result;
+};
+
+ImplicitRace largest_step_within(Backend& backend, const char* integrator, int order, double bound) {
+  auto race = [&](long steps) {
+    return gaussian_race(backend, {fmt::format("species.pulse.integrator=\"{}\"", integrator),
+                                   fmt::format("species.pulse.time_step=\"{:.17g} s\"", 60.0 / double(steps))});
+  };
+  const long n0 = 8;
+  const RaceResult first = race(n0);
+  long n = std::max(1L, long(std::ceil(double(n0) * std::pow(first.error / bound, 1.0 / order))));
+  RaceResult result = race(n);
+  while (result.error > bound) {
+    n = long(std::ceil(double(n) * 1.05));
+    result = race(n);
+  }
+  for (;;) {
+    const long fewer = long(std::floor(double(n) * 0.95));
+    if (fewer < 1 || fewer == n) break;
+    const RaceResult r = race(fewer);
+    if (r.error > bound) break;
+    n = fewer;
+    result = r;
+  }
+  return {n, result};
+}
+
+void bench_solvers(Backend& backend, bool quick) {
+  using Preconditioner = LinearSolverSettings::Preconditioner;
+  fmt::print("\nImplicit solvers: quasi-steady -div(D grad c) + k c = S on a cord-like elliptic cylinder\n"
+             "(2.56 mm cube, no-flux walls, D = 3300 um^2/s), from c = 0 to relative residual 1e-8\n");
+  fmt::print("  {:>6} {:>9} {:>10} {:>12} {:>10} {:>12} {:>10}\n", "grid", "h (um)", "lambda", "Jacobi-CG it",
+             "seconds", "MG-CG it", "seconds");
+  const std::vector<int> sizes = quick ? std::vector<int>{32, 64} : std::vector<int>{64, 128, 256};
+  for (double lambda : {60.0, 2000.0}) {
+    for (int n : sizes) {
+      const double decay = 3300.0 / (lambda * lambda);
+      const SolveTiming jacobi = cord_solve(backend, n, decay, Preconditioner::jacobi, false);
+      const SolveTiming multigrid = cord_solve(backend, n, decay, Preconditioner::multigrid, false);
+      fmt::print("  {:>5}^3 {:>9.1f} {:>7.0f} um {:>12} {:>10.3f} {:>12} {:>10.3f}{}\n", n, 2560.0 / n, lambda,
+                 jacobi.report.iterations, jacobi.seconds, multigrid.report.iterations, multigrid.seconds,
+                 jacobi.report.converged && multigrid.report.converged ? "" : "  (NOT CONVERGED)");
+    }
+  }
+
+  const int n = quick ? 64 : 256;
+  const double no_decay = std::log(2.0);  // half-life 1 s: lambda = 69 um
+  const SolveTiming no = cord_solve(backend, n, no_decay, Preconditioner::multigrid, true);
+  // Explicit stepping from c = 0 approaches the steady state no slower than e^{-k t} (every mode
+  // decays at least at the rate k), so reaching it within 1e-3 takes t = ln(1000)/k of steps at
+  // the stability limit; the time is the measured sweep time times that many sweeps.
+  const double explicit_steps = std::ceil(std::log(1000.0) / no_decay / (0.9 * no.stability_limit_s));
+  const double explicit_seconds = explicit_steps * no.explicit_sweep_seconds;
+  fmt::print("\nQuasi-steady NO (k = ln 2 / 1 s, lambda = 69 um) at {}^3 ({:.0f} um voxels), MG-CG: {} iterations, "
+             "{:.2f} s\n  explicit stepping to the same steady state within 1e-3: {:.0f} forward-Euler sweeps "
+             "x {:.3f} s = {:.1f} s (extrapolated from 10 timed sweeps), {:.0f}x the solve\n",
+             n, 2560.0 / n, no.report.iterations, no.seconds, explicit_steps, no.explicit_sweep_seconds,
+             explicit_seconds, explicit_seconds / no.seconds);
+
+  fmt::print("\nGaussian race with implicit steps: the largest step 60 s / n keeping the error <= 5.9e-3\n");
+  fmt::print("  {:<16} {:>8} {:>10} {:>14} {:>10} {:>12} {:>14}\n", "integrator", "steps", "step (s)",
+             "CG iterations", "seconds", "rel. L2", "vs paraBioFVM");
+  for (const auto& [integrator, order] : {std::pair<const char*, int>{"backward_euler", 1}, {"crank_nicolson", 2}}) {
+    const ImplicitRace r = largest_step_within(backend, integrator, order, 5.9e-3);
+    fmt::print("  {:<16} {:>8} {:>10.4g} {:>14} {:>10.3f} {:>12.3e} {:>13.2f}x\n", integrator, r.steps,
+               60.0 / double(r.steps), r.result.steps, r.result.seconds, r.result.error, 0.54 / r.result.seconds);
+  }
+}
+
 }  // namespace
 
 int bench_command(const BenchOptions& options) {
   std::unique_ptr<Backend> backend = make_cpu_backend(options.threads);
   fmt::print("cordsim {} bench; back end: {}\n\n", build_info::version, backend->description());
+  if (options.solvers) {
+    bench_solvers(*backend, options.quick);
+    return exit_ok;
+  }
 
   const std::size_t triad_n = options.quick ? (std::size_t(1) << 22) : (std::size_t(1) << 26);
   Triad triad(triad_n);
@@ -214,6 +356,7 @@ int bench_command(const BenchOptions& options) {
     fmt::print("  {:<44} {:>8} {:>10.3f} {:>12.3e} {:>13.2f}x\n", label, race.steps, race.seconds, race.error,
                0.54 / race.seconds);
   }
+  fmt::print("\n(The implicit solvers are measured by `cordsim bench --solvers`, about 10 minutes on 2 cores.)\n");
   return exit_ok;
 }
 

@@ -32,6 +32,7 @@ int run_command(const RunOptions& options);
 struct BenchOptions {
   int threads = 0;
   bool quick = false;  // smaller sizes, for a smoke run
+  bool solvers = false;  // only the implicit-solver section (bench_solvers)
 };
 
 int bench_command(const BenchOptions& options);

@@ -1,8 +1,9 @@
-// cordsim: command-line entry point. Subcommands: run, bench.
+// cordsim: command-line entry point. Subcommands: run, mesh, bench.
 #include <CLI/CLI.hpp>
 
 #include "cordsim/build_info.hpp"
 #include "host/cli/commands.hpp"
+#include "host/cli/mesh_command.hpp"
 
 int main(int argc, char** argv) {
   using namespace cordsim;
@@ -26,11 +27,25 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   run_cmd->add_option("--device", run.backend.device, "CUDA device index")->check(CLI::NonNegativeNumber);
 
+  MeshOptions mesh;
+  CLI::App* mesh_cmd = app.add_subcommand(
+      "mesh", "Build the labelled grid of a mesh file or NIfTI atlas; write HDF5/XDMF and PNG cross-sections");
+  mesh_cmd->add_option("input", mesh.input, "Mesh TOML (meshes/*.toml) or NIfTI atlas (.nii, .nii.gz)")->required();
+  mesh_cmd->add_option("--voxel", mesh.voxel, "Voxel edge length, e.g. 20um (default 20 um)");
+  mesh_cmd->add_option("--out,-o", mesh.out_dir, "Output directory (default: ./<input name>_mesh)");
+  mesh_cmd->add_option("--segments", mesh.segments, "First and last segment to keep, e.g. --segments L3 L5")
+      ->expected(1, 2);
+  mesh_cmd->add_flag("--dry-run", mesh.dry_run, "Print grid size, voxel counts per tissue and memory; write nothing");
+  mesh_cmd->add_flag("--overwrite", mesh.overwrite, "Replace an existing output directory");
+
   BenchOptions bench;
   CLI::App* bench_cmd = app.add_subcommand(
       "bench", "Measure the explicit kernel (voxel updates/s, bandwidth vs a STREAM triad) and the Gaussian race");
   bench_cmd->add_option("--threads", bench.threads, "OpenMP threads (default: all)")->check(CLI::NonNegativeNumber);
   bench_cmd->add_flag("--quick", bench.quick, "Small sizes only (a smoke run, not a measurement)");
+  bench_cmd->add_flag("--solvers", bench.solvers,
+                      "Only the implicit solvers: CG iterations and times, the quasi-steady NO solve, the "
+                      "Gaussian race with backward Euler and Crank-Nicolson");
 
   try {
     app.parse(argc, argv);
@@ -39,5 +54,6 @@ int main(int argc, char** argv) {
     return code == 0 ? exit_ok : (e.get_exit_code() == 0 ? exit_ok : exit_usage);
   }
   if (*run_cmd) return run_command(run);
+  if (*mesh_cmd) return mesh_command(mesh);
   return bench_command(bench);
 }

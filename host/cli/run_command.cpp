@@ -2,6 +2,7 @@
 // input error is found before anything is written.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include "cordsim/build_info.hpp"
 #include "host/cli/commands.hpp"
 #include "host/config/scenario.hpp"
+#include "host/geometry/geometry.hpp"
 #include "host/io/run_output.hpp"
 #include "host/model/problem.hpp"
 #include "host/solver/stepper.hpp"
@@ -41,14 +43,33 @@ void log_setup(const Scenario& s, const Problem& p, const Stepper& stepper) {
                g.shape[0], g.shape[1], g.shape[2], g.spacing_um[0], g.spacing_um[1], g.spacing_um[2],
                g.origin_um[0], g.origin_um[1], g.origin_um[2], p.tissue_voxels(),
                100.0 * double(p.tissue_voxels()) / voxels);
-  // Back-end memory: 7 float arrays per species (c, scratch, gx, gy, gz, diag, rhs) + the mask.
-  spdlog::info("back-end memory {:.1f} MiB ({} bytes/voxel)",
-               voxels * (28.0 * double(p.species.size()) + 1.0) / (1 << 20), 28 * p.species.size() + 1);
+  // Back-end memory: 7 float arrays per species (c, scratch, gx, gy, gz, diag, rhs) + the mask,
+  // and with any implicit species one shared solver workspace: 6 float64 vectors and the coarse
+  // multigrid levels (3 float64 + 5 float32 + 1 byte per coarse voxel, 1/7 of the voxels): 55 B.
+  const bool any_implicit = std::any_of(s.species.begin(), s.species.end(), [](const SpeciesSpec& sp) { return sp.implicit(); });
+  const std::size_t bytes_per_voxel = 28 * p.species.size() + 1 + (any_implicit ? 55 : 0);
+  spdlog::info("back-end memory {:.1f} MiB ({} bytes/voxel)", voxels * double(bytes_per_voxel) / (1 << 20),
+               bytes_per_voxel);
   for (std::size_t i = 0; i < s.species.size(); ++i) {
     const SpeciesSpec& sp = s.species[i];
     const SpeciesStepInfo& info = stepper.species_info()[i];
     const double lambda = sp.decay_per_s > 0 ? std::sqrt(sp.diffusivity_um2_per_s / sp.decay_per_s) : INFINITY;
     const bool rkl2 = info.integrator == SpeciesSpec::Integrator::rkl2;
+    if (sp.implicit()) {
+      const bool steady = info.integrator == SpeciesSpec::Integrator::quasi_steady;
+      spdlog::info("species {}: D = {} um^2/s (axial {}), k = {} 1/s, lambda = sqrt(D/k) = {:.4g} um; {}; "
+                   "{}-preconditioned CG to relative residual {:.3g} (at most {} iterations)",
+                   sp.name, sp.diffusivity_um2_per_s, sp.diffusivity_axial_um2_per_s, sp.decay_per_s, lambda,
+                   steady ? std::string("quasi-steady (solved at every output time)")
+                          : fmt::format("{} step {:.4g} s, {} steps per output interval",
+                                        info.integrator == SpeciesSpec::Integrator::backward_euler
+                                            ? "backward-Euler"
+                                            : "Crank-Nicolson",
+                                        info.step_s, info.steps_per_interval),
+                   sp.solver.preconditioner == SpeciesSpec::Solver::Preconditioner::jacobi ? "Jacobi" : "multigrid",
+                   sp.solver.tolerance, sp.solver.max_iterations);
+      continue;
+    }
     spdlog::info("species {}: D = {} um^2/s (axial {}), k = {} 1/s, lambda = sqrt(D/k) = {:.4g} um; "
                  "stability limit {:.4g} s; {} step {:.4g} s{}, {} steps per output interval",
                  sp.name, sp.diffusivity_um2_per_s, sp.diffusivity_axial_um2_per_s, sp.decay_per_s, lambda,
@@ -58,10 +79,11 @@ void log_setup(const Scenario& s, const Problem& p, const Stepper& stepper) {
 }
 
 int run(const RunOptions& options) {
-  const Scenario scenario =
+  Scenario scenario =
       options.scenario_path.empty()
           ? parse_scenario(build_info::demo_scenario, "<built-in demo>", options.overrides)
           : load_scenario(options.scenario_path, options.overrides);
+  resolve_geometry(scenario);
   const Problem problem = build_problem(scenario);
   std::unique_ptr<Backend> backend = select_backend(options.backend);
   spdlog::info("cordsim {}; back end: {}", build_info::version, backend->description());
@@ -74,17 +96,20 @@ int run(const RunOptions& options) {
   for (const SpeciesProblem& s : problem.species) fields.push_back({s.name, "nM", s.name + " concentration"});
   RunOutput output(out_dir, options.overwrite, scenario, {build_info::version, backend->description()},
                    fields, problem.tissue);
+  if (scenario.geometry) add_label_fields(output, problem.labels);
 
   std::vector<std::vector<float>> host(problem.species.size(), std::vector<float>(std::size_t(problem.dims.size())));
   std::vector<const float*> field_ptrs;
   for (const auto& h : host) field_ptrs.push_back(h.data());
   std::vector<double> totals(problem.species.size());
+  SolverLog solver_log(scenario);
   auto write_frame = [&] {
     for (std::size_t s = 0; s < host.size(); ++s) {
       backend->get_concentration(int(s), host[s].data());
       totals[s] = backend->total_amount(int(s));
     }
     output.write_frame(stepper.time(), field_ptrs, totals);
+    solver_log.record(stepper);
   };
 
   const auto start = std::chrono::steady_clock::now();
@@ -97,6 +122,7 @@ int run(const RunOptions& options) {
     spdlog::info("t = {:.6g} s of {:.6g} s ({:.0f}%), {} stencil sweeps, {:.1f} s wall", times[n],
                  scenario.run.duration_s, 100.0 * times[n] / scenario.run.duration_s, stepper.total_steps(), elapsed);
   }
+  solver_log.write((output.staging_dir() / "solver_log.csv").string());
   const std::filesystem::path xdmf = output.commit();
   std::printf("ParaView file: %s\n", std::filesystem::absolute(xdmf).lexically_normal().c_str());
   std::printf("  (open it in ParaView with File > Open; fields are cell data, lengths in um, time in s)\n");

@@ -75,13 +75,27 @@ struct SpeciesSpec {
   double decay_per_s = 0.0;                  // first-order decay k
   BoundarySpec boundary;
   InitialFieldSpec initial;
-  // Explicit time integration of this species (docs/numerics.md):
-  //   forward_euler  steps of at most the stability limit (or time_step, which must not exceed it)
-  //   rkl2           Runge–Kutta–Legendre super-time-steps of size time_step (required: the
-  //                  accuracy step), each with as many stages as its stability needs
-  enum class Integrator { forward_euler, rkl2 } integrator = Integrator::forward_euler;
+  // Time integration of this species (docs/numerics.md):
+  //   forward_euler   steps of at most the stability limit (or time_step, which must not exceed it)
+  //   rkl2            Runge–Kutta–Legendre super-time-steps of size time_step (required: the
+  //                   accuracy step), each with as many stages as its stability needs
+  //   backward_euler  implicit steps of size time_step (required): (I − Δt L_h) cⁿ⁺¹ = cⁿ + Δt·rhs
+  //   crank_nicolson  implicit steps of size time_step (required), θ = ½
+  //   quasi_steady    no time step: the field solves D∇²c − k c + S = 0 at every output time
+  enum class Integrator { forward_euler, rkl2, backward_euler, crank_nicolson, quasi_steady } integrator =
+      Integrator::forward_euler;
   std::optional<double> time_step_s;  // overrides run.time_step for this species
   SourceLocation time_step_source;    // where it was set
+  // The linear solver of the implicit integrators (key `solver`, optional).
+  struct Solver {
+    enum class Preconditioner { jacobi, multigrid } preconditioner = Preconditioner::multigrid;
+    double tolerance = 1e-8;    // on ‖b − A c‖ / ‖b‖
+    int max_iterations = 500;   // CG iterations per solve; more is an error
+  } solver;
+  bool implicit() const {
+    return integrator == Integrator::backward_euler || integrator == Integrator::crank_nicolson ||
+           integrator == Integrator::quasi_steady;
+  }
 };
 
 // A production term added to one species' source field (inside tissue only).
@@ -98,6 +112,15 @@ struct SourceSpec {
   double rate = 0.0;  // ymol/s (total) or nM/s (volumetric)
 };
 
+// The cord geometry a scenario names instead of [grid] + [tissue]: a mesh file (meshes/*.toml)
+// or NIfTI atlas and a voxel size. The grid is laid out by resolve_geometry and the tissue mask
+// comes from the labels (host/geometry/geometry.hpp).
+struct GeometrySpec {
+  std::string mesh;                   // resolved against the scenario file
+  Vec3 voxel_um{0, 0, 0};
+  std::vector<std::string> segments;  // {first, last} (inclusive) to crop to; empty: all
+};
+
 struct RunSpec {
   double duration_s = 0.0;
   double output_interval_s = 0.0;
@@ -112,8 +135,9 @@ struct Scenario {
   std::vector<std::string> overrides;  // the --set key=value strings applied on top
   std::string name;
   std::string description;
-  GridSpec grid;
+  GridSpec grid;        // with a [geometry]: all zero until resolve_geometry lays it out
   TissueSpec tissue;
+  std::optional<GeometrySpec> geometry;  // exactly one of [grid] and [geometry] is given
   std::vector<SpeciesSpec> species;
   std::vector<SourceSpec> sources;
   RunSpec run;

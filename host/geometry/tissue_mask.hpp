@@ -1,7 +1,7 @@
 #pragma once
-// The tissue mask of the grid: which voxels are simulated. Parametric cords and atlas import
-// (meshes/, NIfTI) will produce labels from which this mask derives; the skeleton knows simple
-// analytic shapes and masks read from HDF5.
+// The tissue mask of a [grid] + [tissue] scenario: which voxels are simulated, from simple
+// analytic shapes or a mask read from HDF5. Scenarios with a [geometry] take their mask from the
+// cord's labels instead (geometry.hpp).
 #include <cstdint>
 #include <filesystem>
 #include <vector>

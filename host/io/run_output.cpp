@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -136,7 +137,9 @@ class H5Writer {
     std::vector<const char*> ptrs;
     ptrs.reserve(values.size());
     for (const auto& v : values) ptrs.push_back(v.c_str());
-    write_attr(obj, obj_name, name, type.get(), type.get(), space, ptrs.data());
+    // HDF5 refuses a null buffer even for an empty attribute (e.g. no species in `cordsim mesh`).
+    const char* none = nullptr;
+    write_attr(obj, obj_name, name, type.get(), type.get(), space, ptrs.empty() ? &none : ptrs.data());
   }
 
   void attr_double(hid_t obj, const std::string& obj_name, const char* name, double value) const {
@@ -248,6 +251,12 @@ struct RunOutput::Impl {
   Vec3 origin_um{0, 0, 0};
   std::vector<std::string> species;
   std::vector<FieldDescription> fields;
+  struct StaticField {
+    std::string name;
+    const char* number_type;  // XDMF NumberType
+    int precision;            // bytes
+  };
+  std::vector<StaticField> static_fields;
   std::vector<double> times;
 
   H5Writer h5{fs::path{}};
@@ -308,6 +317,28 @@ struct RunOutput::Impl {
     Handle mask = h5.write_grid(file.get(), name, shape, H5T_STD_U8LE, H5T_NATIVE_UINT8, tissue_mask.data());
     h5.attr_string(mask.get(), name, "units", "1");
     h5.attr_string(mask.get(), name, "long_name", "tissue mask (1 = simulated tissue, 0 = outside)");
+  }
+
+  void add_static_field(const FieldDescription& description, std::size_t size, hid_t file_type, hid_t mem_type,
+                        const void* data, StaticField xdmf) {
+    const std::size_t cells = std::size_t(shape[0]) * std::size_t(shape[1]) * std::size_t(shape[2]);
+    if (size != cells) {
+      throw std::invalid_argument(fmt::format("RunOutput::add_static_field: '{}' has {} values for a grid of {} cells",
+                                              description.name, size, cells));
+    }
+    const std::string& field = description.name;
+    const bool taken = field == "tissue_mask" || std::any_of(static_fields.begin(), static_fields.end(),
+                                                             [&](const StaticField& f) { return f.name == field; });
+    if (field.empty() || taken || field.find_first_of("/:") != std::string::npos) {
+      throw std::invalid_argument(fmt::format("RunOutput::add_static_field: name '{}' is empty, taken or has / or :", field));
+    }
+    const std::string name = "/grid/" + field;
+    Handle dset = h5.write_grid(file.get(), name, shape, file_type, mem_type, data);
+    h5.attr_string(dset.get(), name, "units", description.units);
+    h5.attr_string(dset.get(), name, "long_name", description.long_name);
+    if (dset.close() < 0) throw_hdf5(h5.path(), fmt::format("close dataset '{}'", name));
+    xdmf.name = field;
+    static_fields.push_back(xdmf);
   }
 
   void create_times_dataset() {
@@ -382,12 +413,17 @@ struct RunOutput::Impl {
             cells, kH5Name, name, frame);
         x += "        </Attribute>\n";
       }
-      x += "        <Attribute Name=\"tissue_mask\" Center=\"Cell\" AttributeType=\"Scalar\">\n";
-      x += fmt::format(
-          "          <DataItem Format=\"HDF\" NumberType=\"UChar\" Precision=\"1\" "
-          "Dimensions=\"{}\">{}:/grid/tissue_mask</DataItem>\n",
-          cells, kH5Name);
-      x += "        </Attribute>\n";
+      std::vector<StaticField> grid_fields = {{"tissue_mask", "UChar", 1}};
+      grid_fields.insert(grid_fields.end(), static_fields.begin(), static_fields.end());
+      for (const StaticField& field : grid_fields) {
+        const std::string name = xml_escape(field.name);
+        x += fmt::format("        <Attribute Name=\"{}\" Center=\"Cell\" AttributeType=\"Scalar\">\n", name);
+        x += fmt::format(
+            "          <DataItem Format=\"HDF\" NumberType=\"{}\" Precision=\"{}\" "
+            "Dimensions=\"{}\">{}:/grid/{}</DataItem>\n",
+            field.number_type, field.precision, cells, kH5Name, name);
+        x += "        </Attribute>\n";
+      }
       x += "      </Grid>\n";
     }
     x += "    </Grid>\n";
@@ -549,6 +585,16 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
 }
 
 RunOutput::~RunOutput() = default;
+
+void RunOutput::add_static_field(const FieldDescription& description, const std::vector<std::uint8_t>& values) {
+  impl_->add_static_field(description, values.size(), H5T_STD_U8LE, H5T_NATIVE_UINT8, values.data(), {"", "UChar", 1});
+  impl_->vtk->add_static_field(description, values);
+}
+
+void RunOutput::add_static_field(const FieldDescription& description, const std::vector<float>& values) {
+  impl_->add_static_field(description, values.size(), H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, values.data(), {"", "Float", 4});
+  impl_->vtk->add_static_field(description, values);
+}
 
 void RunOutput::write_frame(double time_s, const std::vector<const float*>& fields,
                             const std::vector<double>& totals_ymol) {

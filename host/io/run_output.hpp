@@ -7,7 +7,8 @@
 // Contents of OUT (names fixed, documented in the README):
 //   cordsim.h5    one dataset per field per output time: /fields/<name>/<frame index, 6 digits>,
 //                 float32 cell data with dims {nz, ny, nx} (x fastest), attributes units,
-//                 long_name, time; /grid/tissue_mask (uint8); /times (float64, s); file
+//                 long_name, time; /grid/tissue_mask (uint8) and any static fields
+//                 /grid/<name> (add_static_field); /times (float64, s); file
 //                 attributes: cordsim_version, backend, scenario_file, scenario_text,
 //                 scenario_overrides, species, length_unit "um", time_unit "s",
 //                 concentration_unit "nM", origin_um, spacing_um, shape (x, y, z order).
@@ -53,6 +54,11 @@ class RunOutput {
   // order given to the constructor); `totals_ymol[s]` is the tissue total of species s.
   void write_frame(double time_s, const std::vector<const float*>& fields,
                    const std::vector<double>& totals_ymol);
+
+  // Adds a static (time-independent) per-voxel dataset /grid/<name> with dims {nz, ny, nx}, e.g.
+  // the tissue labels of a geometry; the XDMF lists it in every frame next to the tissue mask.
+  void add_static_field(const FieldDescription& description, const std::vector<std::uint8_t>& values);
+  void add_static_field(const FieldDescription& description, const std::vector<float>& values);
 
   // Finishes all files and renames the staging directory to the final one. Returns the path of
   // the XDMF file.

@@ -30,6 +30,14 @@ VtkSeries::VtkSeries(fs::path dir, const GridSpec& grid, std::vector<FieldDescri
   if (ec) throw std::runtime_error(fmt::format("cannot create '{}': {}", (dir_ / "vtk").string(), ec.message()));
 }
 
+void VtkSeries::add_static_field(const FieldDescription& description, std::vector<std::uint8_t> values) {
+  static_fields_.push_back({description.name, description.units, std::move(values)});
+}
+
+void VtkSeries::add_static_field(const FieldDescription& description, std::vector<float> values) {
+  static_fields_.push_back({description.name, description.units, std::move(values)});
+}
+
 void VtkSeries::write_frame(double time_s, const std::vector<const float*>& fields) {
   const auto [nx, ny, nz] = grid_.shape;
   const vtkIdType cells = vtkIdType(nx) * ny * nz;
@@ -54,6 +62,21 @@ void VtkSeries::write_frame(double time_s, const std::vector<const float*>& fiel
   mask->SetArray(tissue_mask_.data(), cells, 1);
   image->GetCellData()->AddArray(mask);
   units->InsertNextValue("tissue_mask=1");
+  for (auto& field : static_fields_) {
+    if (auto* bytes = std::get_if<std::vector<std::uint8_t>>(&field.values)) {
+      vtkNew<vtkUnsignedCharArray> array;
+      array->SetName(field.name.c_str());
+      array->SetArray(bytes->data(), cells, 1);
+      image->GetCellData()->AddArray(array);
+    } else {
+      auto& floats = std::get<std::vector<float>>(field.values);
+      vtkNew<vtkFloatArray> array;
+      array->SetName(field.name.c_str());
+      array->SetArray(floats.data(), cells, 1);
+      image->GetCellData()->AddArray(array);
+    }
+    units->InsertNextValue(field.name + "=" + field.units);
+  }
 
   vtkNew<vtkDoubleArray> time;
   time->SetName("TimeValue");

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "host/config/scenario.hpp"
@@ -21,6 +22,11 @@ class VtkSeries {
   // `dir` is the run's (staging) directory; frames go to dir/vtk/, the collection to dir/cordsim.pvd.
   VtkSeries(std::filesystem::path dir, const GridSpec& grid, std::vector<FieldDescription> fields,
             const std::vector<std::uint8_t>& tissue_mask);
+
+  // A field that does not change over the run (tissue labels, segment index, cell densities):
+  // written into every frame, so that each .vti is complete on its own.
+  void add_static_field(const FieldDescription& description, std::vector<std::uint8_t> values);
+  void add_static_field(const FieldDescription& description, std::vector<float> values);
 
   // Writes one frame; `fields[f]` points at nx·ny·nz values of field f. Throws std::runtime_error
   // naming the file when VTK cannot write it.
@@ -36,6 +42,11 @@ class VtkSeries {
   GridSpec grid_;
   std::vector<FieldDescription> fields_;
   std::vector<std::uint8_t> tissue_mask_;
+  struct StaticField {
+    std::string name, units;
+    std::variant<std::vector<std::uint8_t>, std::vector<float>> values;
+  };
+  std::vector<StaticField> static_fields_;
   std::vector<std::pair<double, std::string>> frames_;  // time, file relative to dir_
 };
 

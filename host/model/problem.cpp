@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "host/geometry/geometry.hpp"
 #include "host/geometry/tissue_mask.hpp"
 #include "host/io/run_output.hpp"
 
@@ -155,7 +156,12 @@ Problem build_problem(const Scenario& scenario) {
   Problem p;
   p.dims = GridDims{grid.shape[0], grid.shape[1], grid.shape[2]};
   for (int a = 0; a < 3; ++a) p.spacing.h[a] = float(grid.spacing_um[std::size_t(a)]);
-  p.tissue = build_tissue_mask(grid, scenario.tissue);
+  if (scenario.geometry) {
+    p.labels = build_scenario_geometry(scenario);
+    p.tissue = p.labels.tissue_mask();
+  } else {
+    p.tissue = build_tissue_mask(grid, scenario.tissue);
+  }
   const std::size_t n = p.tissue.size();
   for (const SpeciesSpec& spec : scenario.species) {
     SpeciesProblem s;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "host/config/scenario.hpp"
+#include "host/geometry/labels.hpp"
 #include "kernels/backend.hpp"
 
 namespace cordsim {
@@ -27,6 +28,7 @@ struct Problem {
   GridDims dims;
   Spacing spacing;
   std::vector<std::uint8_t> tissue;  // 1 = simulated voxel
+  LabelledGrid labels;  // with a scenario [geometry]: tissue classes and segments per voxel; else empty
   std::vector<SpeciesProblem> species;
 
   std::size_t tissue_voxels() const;

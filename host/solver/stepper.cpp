@@ -1,9 +1,12 @@
 #include "host/solver/stepper.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <stdexcept>
 
 #include "kernels/cell/rkl2.hpp"
 
@@ -25,6 +28,27 @@ const std::optional<double>& requested_step(const Scenario& s, std::size_t speci
 // of the step from gaining a step to rounding.
 long steps_covering(double interval_s, double max_step_s) {
   return std::max(1L, long(std::ceil(interval_s / max_step_s * (1.0 - 1e-9))));
+}
+
+LinearSolverSettings solver_settings(const SpeciesSpec& species) {
+  LinearSolverSettings settings;
+  settings.tolerance = species.solver.tolerance;
+  settings.max_iterations = species.solver.max_iterations;
+  settings.preconditioner = species.solver.preconditioner == SpeciesSpec::Solver::Preconditioner::jacobi
+                                ? LinearSolverSettings::Preconditioner::jacobi
+                                : LinearSolverSettings::Preconditioner::multigrid;
+  return settings;
+}
+
+const char* integrator_name(SpeciesSpec::Integrator integrator) {
+  switch (integrator) {
+    case SpeciesSpec::Integrator::backward_euler: return "backward_euler";
+    case SpeciesSpec::Integrator::crank_nicolson: return "crank_nicolson";
+    case SpeciesSpec::Integrator::quasi_steady: return "quasi_steady";
+    case SpeciesSpec::Integrator::rkl2: return "rkl2";
+    case SpeciesSpec::Integrator::forward_euler: break;
+  }
+  return "forward_euler";
 }
 
 }  // namespace
@@ -53,11 +77,49 @@ Stepper::Stepper(const Scenario& scenario, const Problem& problem, Backend& back
           where, at->key.empty() ? "run.time_step" : at->key, at->value, info.stability_limit_s,
           species.name, info.stability_limit_s, species.name));
     }
+    const bool needs_step = info.integrator == SpeciesSpec::Integrator::rkl2 ||
+                            info.integrator == SpeciesSpec::Integrator::backward_euler ||
+                            info.integrator == SpeciesSpec::Integrator::crank_nicolson;
+    if (needs_step && !requested) {
+      throw InputError(fmt::format("species '{}': integrator \"{}\" needs species[{}].time_step", species.name,
+                                   integrator_name(info.integrator), species.name));
+    }
     info_.push_back(info);
     const Plan p = plan(s, scenario.run.output_interval_s);
     info_.back().steps_per_interval = p.steps;
     info_.back().step_s = p.step_s;
     info_.back().stages = p.stages;
+    if (info.integrator == SpeciesSpec::Integrator::quasi_steady) solve_implicit(s, p);
+  }
+}
+
+void Stepper::solve_implicit(std::size_t species, const Plan& p) {
+  const SpeciesSpec& spec = scenario_.species[species];
+  const LinearSolverSettings settings = solver_settings(spec);
+  LinearSolveReport report;
+  switch (spec.integrator) {
+    case SpeciesSpec::Integrator::backward_euler:
+      report = backend_.step_theta(int(species), p.step_s, 1.0, p.steps, settings);
+      break;
+    case SpeciesSpec::Integrator::crank_nicolson:
+      report = backend_.step_theta(int(species), p.step_s, 0.5, p.steps, settings);
+      break;
+    default:
+      report = backend_.solve_quasi_steady(int(species), settings);
+      break;
+  }
+  info_[species].last_solve = report;
+  total_steps_ += report.iterations;
+  if (!report.converged) {
+    throw std::runtime_error(fmt::format(
+        "species '{}' ({}): the linear solve at t = {:.6g} s did not converge: relative residual "
+        "{:.3e} after {} CG iterations, above species[{}].solver.tolerance = {:.3g} within "
+        "max_iterations = {} (raise max_iterations{})",
+        spec.name, integrator_name(spec.integrator), time_s_, report.relative_residual, report.iterations,
+        spec.name, settings.tolerance, settings.max_iterations,
+        settings.preconditioner == LinearSolverSettings::Preconditioner::jacobi
+            ? ", or use preconditioner = \"multigrid\""
+            : ""));
   }
 }
 
@@ -66,10 +128,16 @@ Stepper::Plan Stepper::plan(std::size_t species, double interval_s) const {
   const auto& requested = requested_step(scenario_, species, &at);
   const double limit = info_[species].stability_limit_s;
   const double safety = scenario_.run.stability_safety;
-  if (info_[species].integrator == SpeciesSpec::Integrator::rkl2) {
+  const SpeciesSpec::Integrator integrator = info_[species].integrator;
+  if (integrator == SpeciesSpec::Integrator::rkl2) {
     const long steps = steps_covering(interval_s, *requested);
     const double tau = interval_s / double(steps);
     return {steps, tau, rkl2_stages_for(tau, safety * limit)};
+  }
+  if (integrator == SpeciesSpec::Integrator::quasi_steady) return {1, interval_s, 1};
+  if (integrator == SpeciesSpec::Integrator::backward_euler || integrator == SpeciesSpec::Integrator::crank_nicolson) {
+    const long steps = steps_covering(interval_s, *requested);
+    return {steps, interval_s / double(steps), 1};
   }
   const long steps = steps_covering(interval_s, requested ? *requested : safety * limit);
   return {steps, interval_s / double(steps), 1};
@@ -79,6 +147,10 @@ void Stepper::advance(double interval_s) {
   if (interval_s <= 0.0) return;
   for (std::size_t s = 0; s < info_.size(); ++s) {
     const Plan p = plan(s, interval_s);
+    if (scenario_.species[s].implicit()) {
+      solve_implicit(s, p);
+      continue;
+    }
     if (info_[s].integrator == SpeciesSpec::Integrator::rkl2)
       backend_.step_rkl2(int(s), p.step_s, p.stages, p.steps);
     else
@@ -86,6 +158,38 @@ void Stepper::advance(double interval_s) {
     total_steps_ += p.steps * p.stages;
   }
   time_s_ += interval_s;
+}
+
+SolverLog::SolverLog(const Scenario& scenario) {
+  csv_ = "time_s";
+  for (std::size_t s = 0; s < scenario.species.size(); ++s) {
+    if (!scenario.species[s].implicit()) continue;
+    species_.push_back(s);
+    const std::string& name = scenario.species[s].name;
+    csv_ += fmt::format(",{0}_solves,{0}_cg_iterations,{0}_relative_residual", name);
+  }
+  csv_ += "\n";
+}
+
+void SolverLog::record(const Stepper& stepper) {
+  if (empty()) return;
+  csv_ += fmt::format("{:.9g}", stepper.time());
+  for (std::size_t s : species_) {
+    const SpeciesStepInfo& info = stepper.species_info()[s];
+    const LinearSolveReport& r = info.last_solve;
+    csv_ += fmt::format(",{},{},{:.3e}", r.solves, r.iterations, r.relative_residual);
+    spdlog::info("t = {:.6g} s: species {} ({}): {} solves, {} CG iterations, relative residual {:.3e}",
+                 stepper.time(), info.name, integrator_name(info.integrator), r.solves, r.iterations,
+                 r.relative_residual);
+  }
+  csv_ += "\n";
+}
+
+void SolverLog::write(const std::string& path) const {
+  if (empty()) return;
+  std::ofstream out(path);
+  out << csv_;
+  if (!out) throw std::runtime_error("cannot write " + path);
 }
 
 std::vector<double> output_times(const RunSpec& run) {

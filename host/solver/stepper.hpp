@@ -8,6 +8,13 @@
 //                  a fixed step above Δt_max is refused.
 //   RKL2           n = ⌈Δ / time_step⌉ super-steps, each with the fewest stages s for which
 //                  safety · Δt_max · (s² + s − 2)/4 covers it (kernels/cell/rkl2.hpp).
+//   backward Euler, Crank–Nicolson
+//                  n = ⌈Δ / time_step⌉ θ-method steps (θ = 1, ½), each one linear solve
+//                  (I − θΔt L_h) cⁿ⁺¹ = cⁿ + Δt ((1 − θ) L_h cⁿ + rhs), any Δt stable.
+//   quasi-steady   one solve of −L_h c = rhs at construction and at the end of every interval
+//                  (sources are constant in time, so later solves start from the converged
+//                  field; its float32 rounding, ~1e-7 relative, costs 1–2 CG iterations).
+// A solve that misses its tolerance within max_iterations throws std::runtime_error.
 #include <string>
 #include <vector>
 
@@ -24,6 +31,7 @@ struct SpeciesStepInfo {
   double step_s = 0.0;             // the (super-)step used for a full output interval
   long steps_per_interval = 0;
   int stages = 1;                  // stencil evaluations per step (RKL2: s)
+  LinearSolveReport last_solve;    // implicit integrators: the solves of the latest interval
 };
 
 class Stepper {
@@ -36,7 +44,8 @@ class Stepper {
   void advance(double interval_s);
 
   double time() const { return time_s_; }
-  // Stencil evaluations so far, summed over species (forward-Euler steps, RKL2 stages).
+  // Stencil evaluations so far, summed over species (forward-Euler steps, RKL2 stages, CG
+  // iterations of the implicit solves).
   long total_steps() const { return total_steps_; }
   const std::vector<SpeciesStepInfo>& species_info() const { return info_; }
 
@@ -47,12 +56,30 @@ class Stepper {
     int stages;
   };
   Plan plan(std::size_t species, double interval_s) const;
+  // Runs the species' implicit solves over an interval and records them; throws on non-convergence.
+  void solve_implicit(std::size_t species, const Plan& p);
 
   const Scenario& scenario_;
   Backend& backend_;
   std::vector<SpeciesStepInfo> info_;
   double time_s_ = 0.0;
   long total_steps_ = 0;
+};
+
+// The linear solves of the implicit species, one row per output time, for solver_log.csv:
+//   time_s, then per implicit species <name>_solves, <name>_cg_iterations (summed over the solves
+//   since the previous row) and <name>_relative_residual (the largest final ‖b − A c‖ / ‖b‖).
+// Each row is also logged. Empty (no file) when no species is implicit.
+class SolverLog {
+ public:
+  explicit SolverLog(const Scenario& scenario);
+  bool empty() const { return species_.empty(); }
+  void record(const Stepper& stepper);
+  void write(const std::string& path) const;
+
+ private:
+  std::vector<std::size_t> species_;  // indices of the implicit species
+  std::string csv_;
 };
 
 // The output times 0, Δ, 2Δ, …, T (the last interval shortened to end exactly at T).

@@ -136,10 +136,14 @@ struct AssembleOperator {
 // previous row's last voxel, 0 by assembly, and g[v − s_z] at k = 0 lies in the zero halo. The
 // neighbour value read across such a face is finite and multiplied by 0. This lets the CPU loop
 // vectorise without masks and keeps warps free of divergence on the GPU.
-CORDSIM_HD float homogeneous_tendency(const OperatorView& op, const float* c, VoxelIndex v) {
+//
+// T is the type of the field: float for the explicit kernels, double for the iterates of the
+// linear solver (kernels/cell/linear_solver.hpp), which evaluates the same sum in float64.
+template <class T>
+CORDSIM_HD T homogeneous_tendency(const OperatorView& op, const T* c, VoxelIndex v) {
   const VoxelIndex sy = op.dims.stride(1), sz = op.dims.stride(2);
-  const float cv = c[v];
-  const float exchange = op.g[0][v] * (c[v + 1] - cv) + op.g[0][v - 1] * (c[v - 1] - cv) +
+  const T cv = c[v];
+  const T exchange = op.g[0][v] * (c[v + 1] - cv) + op.g[0][v - 1] * (c[v - 1] - cv) +
                          op.g[1][v] * (c[v + sy] - cv) + op.g[1][v - sy] * (c[v - sy] - cv) +
                          op.g[2][v] * (c[v + sz] - cv) + op.g[2][v - sz] * (c[v - sz] - cv);
   return exchange - op.diag[v] * cv;

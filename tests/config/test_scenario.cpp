@@ -393,7 +393,7 @@ TEST(ScenarioErrors, UnknownTopLevelTable) {
   const std::string text = kMinimal + "[output]\nformat = \"vtk\"\n";
   const std::string message = error_of(text);
   EXPECT_TRUE(mentions(message, at_line_of(text, "[output]") + " output: unknown key"));
-  EXPECT_TRUE(mentions(message, "allowed: scenario, grid, tissue, species, source, run"));
+  EXPECT_TRUE(mentions(message, "allowed: scenario, grid, tissue, geometry, species, source, run"));
 }
 
 TEST(ScenarioErrors, UnknownKeyIsReportedBeforeTheMissingOne) {

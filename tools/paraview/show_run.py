@@ -41,9 +41,10 @@ times = list(reader.TimestepValues) or [0.0]
 time = times[-1] if args.time == "LAST" else min(times, key=lambda t: abs(t - float(args.time)))
 reader.UpdatePipeline(time)
 arrays = list(reader.CellData.keys())
-static = {"tissue_mask", "labels", "segment"}
-fields = [a for a in arrays if a not in static]
-try:  # the run's own species order (ParaView may list arrays alphabetically)
+# Species first, in the run's own order (ParaView may list arrays alphabetically), then the static
+# grid fields (tissue labels, segment index, densities).
+fields = [a for a in arrays if a != "tissue_mask"]
+try:
     import h5py
     with h5py.File(os.path.join(run_dir, "cordsim.h5"), "r") as h5:
         species = [s.decode() if isinstance(s, bytes) else str(s) for s in h5.attrs["species"]]
@@ -78,9 +79,9 @@ def save(name):
     print(f"show_run: wrote {path}")
 
 
-# Anatomy: labels when the run has them, else the tissue mask.
+# Anatomy: the tissue labels when the run has a cord geometry, else the tissue mask.
 anatomy = pv.Show(tissue, view)
-anatomy_array = "labels" if "labels" in arrays else "tissue_mask"
+anatomy_array = "tissue_label" if "tissue_label" in arrays else "tissue_mask"
 pv.ColorBy(anatomy, ("CELLS", anatomy_array))
 anatomy.SetScalarBarVisibility(view, True)
 camera_oblique()
@@ -111,7 +112,9 @@ clip.ClipType.Origin = hot
 clip.ClipType.Normal = [1, 0, 0]
 shown = pv.Show(clip, view)
 pv.ColorBy(shown, ("CELLS", field))
-shown.RescaleTransferFunctionToDataRange(True, False)
+# One colour scale for every picture of the field: its range over the whole grid at this time.
+field_range = reader.CellData[field].GetRange()
+pv.GetColorTransferFunction(field).RescaleTransferFunction(field_range[0], field_range[1])
 shown.SetScalarBarVisibility(view, True)
 camera_oblique()
 save(f"{field}_3d.png")
@@ -143,7 +146,6 @@ pv.ColorBy(slice_display, ("CELLS", field))
 slice_display.SetScalarBarVisibility(view, True)
 for label, z in z_positions:
     axial.SliceType.Origin = [centre[0], centre[1], z]
-    slice_display.RescaleTransferFunctionToDataRange(True, False)
     view.CameraFocalPoint = [centre[0], centre[1], z]
     view.CameraPosition = [centre[0], centre[1] - 1e-3, z + 3 * max(bounds[1] - bounds[0], bounds[3] - bounds[2])]
     view.CameraViewUp = [0, 1, 0]
