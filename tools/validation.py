@@ -26,6 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 SUITES = [
     ("tests/numerics/test_numerics", "Numerical verification (label numerics)"),
     ("tests/kernels/test_kernels", "Per-voxel kernels and the CUDA launch mapping (label unit)"),
+    ("tests/geometry/test_geometry", "Parametric cord geometry (label unit)"),
+    ("tests/geometry/test_atlas_import", "Atlas import: PAM50 and synthetic NIfTI (label io)"),
 ]
 
 

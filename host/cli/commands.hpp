@@ -1,5 +1,6 @@
 #pragma once
 // The subcommands of the cordsim binary.
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct RunOptions {
 };
 
 int run_command(const RunOptions& options);
+
+// Tells the user where the ParaView files of a committed output directory are.
+void announce_paraview_files(const std::filesystem::path& xdmf);
 
 struct BenchOptions {
   int threads = 0;

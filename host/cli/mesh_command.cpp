@@ -118,8 +118,7 @@ int mesh(const MeshOptions& options) {
     std::printf("cross-section %s at z = %.0f um: %s\n", segment.name.c_str(), segment.centre_um(),
                 (out_dir / png.filename()).c_str());
   }
-  const fs::path xdmf = output.commit();
-  std::printf("ParaView file: %s\n", fs::absolute(xdmf).lexically_normal().c_str());
+  announce_paraview_files(output.commit());
   return exit_ok;
 }
 

@@ -11,6 +11,7 @@
 
 #include "cordsim/build_info.hpp"
 #include "host/cli/commands.hpp"
+#include "host/cli/progress.hpp"
 #include "host/config/scenario.hpp"
 #include "host/geometry/geometry.hpp"
 #include "host/io/run_output.hpp"
@@ -92,44 +93,69 @@ int run(const RunOptions& options) {
 
   const std::filesystem::path out_dir =
       options.out_dir.empty() ? std::filesystem::path(scenario.name + "_out") : std::filesystem::path(options.out_dir);
+  // The species written to the field files (output.fields; all by default). Totals cover all.
+  std::vector<std::size_t> written;
   std::vector<FieldDescription> fields;
-  for (const SpeciesProblem& s : problem.species) fields.push_back({s.name, "nM", s.name + " concentration"});
+  for (std::size_t s = 0; s < problem.species.size(); ++s) {
+    const auto& wanted = scenario.output.fields;
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), problem.species[s].name) == wanted.end()) continue;
+    written.push_back(s);
+    fields.push_back({problem.species[s].name, "nM", problem.species[s].name + " concentration"});
+  }
+  const std::vector<double> times = output_times(scenario.run);
+  // Static grid fields: the tissue mask, and for a cord geometry its labels and segment index.
+  const std::uintmax_t expected =
+      expected_output_bytes(scenario, written.size(), times.size(), scenario.geometry ? 3 : 1);
+  spdlog::info("output: {} frames of {} field(s), {}, HDF5{}{}; at most {:.1f} MiB", times.size(), written.size(),
+               scenario.output.float64 ? "float64" : "float32",
+               scenario.output.compression > 0 ? fmt::format(" (gzip {})", scenario.output.compression) : "",
+               scenario.output.vtk ? " + VTK" : "", double(expected) / 1048576.0);
+  check_disk_space(out_dir, expected);
   RunOutput output(out_dir, options.overwrite, scenario, {build_info::version, backend->description()},
                    fields, problem.tissue);
   if (scenario.geometry) add_label_fields(output, problem.labels);
 
   std::vector<std::vector<float>> host(problem.species.size(), std::vector<float>(std::size_t(problem.dims.size())));
   std::vector<const float*> field_ptrs;
-  for (const auto& h : host) field_ptrs.push_back(h.data());
+  for (std::size_t s : written) field_ptrs.push_back(host[s].data());
   std::vector<double> totals(problem.species.size());
   SolverLog solver_log(scenario);
+  ProgressReporter progress(scenario.run.duration_s, ProgressReporter::stdout_is_terminal());
   auto write_frame = [&] {
     for (std::size_t s = 0; s < host.size(); ++s) {
-      backend->get_concentration(int(s), host[s].data());
+      if (std::find(written.begin(), written.end(), s) != written.end())
+        backend->get_concentration(int(s), host[s].data());
       totals[s] = backend->total_amount(int(s));
     }
     output.write_frame(stepper.time(), field_ptrs, totals);
+    progress.clear();
     solver_log.record(stepper);
   };
 
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<double> times = output_times(scenario.run);
   write_frame();
   for (std::size_t n = 1; n < times.size(); ++n) {
-    stepper.advance(times[n] - stepper.time());
+    const double t0 = stepper.time(), interval = times[n] - t0;
+    stepper.advance(interval, [&](double fraction) { progress.update(t0 + fraction * interval, stepper.total_steps()); });
     write_frame();
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     spdlog::info("t = {:.6g} s of {:.6g} s ({:.0f}%), {} stencil sweeps, {:.1f} s wall", times[n],
                  scenario.run.duration_s, 100.0 * times[n] / scenario.run.duration_s, stepper.total_steps(), elapsed);
   }
   solver_log.write((output.staging_dir() / "solver_log.csv").string());
-  const std::filesystem::path xdmf = output.commit();
-  std::printf("ParaView file: %s\n", std::filesystem::absolute(xdmf).lexically_normal().c_str());
-  std::printf("  (open it in ParaView with File > Open; fields are cell data, lengths in um, time in s)\n");
+  announce_paraview_files(output.commit());
   return exit_ok;
 }
 
 }  // namespace
+
+void announce_paraview_files(const std::filesystem::path& xdmf) {
+  const std::filesystem::path path = std::filesystem::absolute(xdmf).lexically_normal();
+  std::printf("ParaView files: %s\n", path.c_str());
+  std::printf("                %s\n", path.parent_path().append("cordsim.pvd").c_str());
+  std::printf("  (File > Open either one; cell data, lengths in um, time in s; pictures: tools/figures.sh %s)\n",
+              path.parent_path().c_str());
+}
 
 int run_command(const RunOptions& options) {
   try {

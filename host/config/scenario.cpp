@@ -41,7 +41,7 @@ class ScenarioReader : public ValueReader {
 
   void read(const toml::table& root, Scenario& scenario) {
     TableReader top(diag_, root, "");
-    top.allow_only({"scenario", "grid", "tissue", "geometry", "species", "source", "run"});
+    top.allow_only({"scenario", "grid", "tissue", "geometry", "species", "source", "run", "output"});
     read_scenario_table(table_at(top, "scenario"), scenario);
     if (const toml::node* geometry = top.find("geometry")) {
       for (const char* form : {"grid", "tissue"}) {
@@ -67,6 +67,9 @@ class ScenarioReader : public ValueReader {
     read_species_list(top, scenario);
     read_sources(top, scenario);
     scenario.run = read_run(table_at(top, "run"));
+    if (const toml::node* output = top.find("output")) {
+      scenario.output = read_output(TableReader(diag_, as_table(*output, "output"), "output"), scenario.species);
+    }
   }
 
  private:
@@ -415,6 +418,48 @@ class ScenarioReader : public ValueReader {
     source.rate = rate.value;
     require_at_least(rate_node, table.path_of("rate"), rate.value, 0.0, false, rate.dimension);
     return source;
+  }
+
+  OutputSpec read_output(const TableReader& table, const std::vector<SpeciesSpec>& species) const {
+    table.allow_only({"fields", "vtk", "precision", "compression"});
+    OutputSpec output;
+    if (const toml::node* fields = table.find("fields")) {
+      const std::string key = table.path_of("fields");
+      const toml::array* array = fields->as_array();
+      if (array == nullptr || array->empty())
+        diag_.bad_value(*fields, key, "must be a non-empty array of species names");
+      for (std::size_t i = 0; i < array->size(); ++i) {
+        const std::string name = read_nonempty_string(*array->get(i), fmt::format("{}[{}]", key, i));
+        const bool declared = std::any_of(species.begin(), species.end(),
+                                          [&](const SpeciesSpec& s) { return s.name == name; });
+        if (!declared) {
+          std::vector<std::string> names;
+          for (const SpeciesSpec& s : species) names.push_back(s.name);
+          diag_.bad_value(*array->get(i), fmt::format("{}[{}]", key, i),
+                          fmt::format("unknown species (declared: {})", join(names, ", ")));
+        }
+        if (std::find(output.fields.begin(), output.fields.end(), name) != output.fields.end())
+          diag_.bad_value(*array->get(i), fmt::format("{}[{}]", key, i), "listed twice");
+        output.fields.push_back(name);
+      }
+    }
+    if (const toml::node* vtk = table.find("vtk")) {
+      const auto* flag = vtk->as_boolean();
+      if (flag == nullptr) diag_.bad_value(*vtk, table.path_of("vtk"), "must be true or false");
+      output.vtk = flag->get();
+    }
+    if (const toml::node* precision = table.find("precision")) {
+      output.float64 = read_choice(*precision, table.path_of("precision"), {"float32", "float64"}) == "float64";
+    }
+    if (const toml::node* compression = table.find("compression")) {
+      const auto* level = compression->as_integer();
+      if (level == nullptr || level->get() < 0 || level->get() > 9) {
+        diag_.bad_value(*compression, table.path_of("compression"),
+                        "must be an integer gzip level in [0, 9] (0 = uncompressed)");
+      }
+      output.compression = static_cast<int>(level->get());
+    }
+    return output;
   }
 
   RunSpec read_run(const TableReader& table) const {

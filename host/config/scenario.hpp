@@ -129,6 +129,14 @@ struct RunSpec {
   double stability_safety = 0.9;      // chosen step = safety · stability limit (0 < safety ≤ 1)
 };
 
+// What a run writes (the optional [output] table). The output cadence is run.output_interval.
+struct OutputSpec {
+  std::vector<std::string> fields;  // species written to the field files; empty = all
+  bool vtk = true;                  // also write VTK image data (.vti + .pvd) beside HDF5/XDMF
+  bool float64 = false;             // precision of the written fields (the solver state is float32)
+  int compression = 0;              // gzip level 0..9 of the HDF5 field datasets (0 = contiguous)
+};
+
 struct Scenario {
   std::string file;          // path it was read from ("<built-in demo>" for the embedded one)
   std::string text;          // the scenario text exactly as read
@@ -141,6 +149,7 @@ struct Scenario {
   std::vector<SpeciesSpec> species;
   std::vector<SourceSpec> sources;
   RunSpec run;
+  OutputSpec output;
 };
 
 // Reads and validates a scenario file. `overrides` are "dotted.key=value" strings (TOML values,

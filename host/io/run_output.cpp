@@ -161,12 +161,21 @@ class H5Writer {
 
   // Creates and fills a contiguous dataset with dims {nz, ny, nx}; returns it open so the caller
   // can attach attributes.
+  // HDF5 converts from mem_type to file_type while writing (e.g. float32 fields to float64).
+  // compression > 0: gzip at that level, in chunks of one z-plane (what a slice viewer reads).
   Handle write_grid(hid_t parent, const std::string& full_name, const std::array<int, 3>& shape,
-                    hid_t file_type, hid_t mem_type, const void* data) const {
+                    hid_t file_type, hid_t mem_type, const void* data, int compression = 0) const {
     const hsize_t dims[3] = {hsize_t(shape[2]), hsize_t(shape[1]), hsize_t(shape[0])};
     Handle space(H5Screate_simple(3, dims, nullptr), H5Sclose);
     if (!space.valid()) throw_hdf5(file_, fmt::format("create the dataspace of '{}'", full_name));
-    Handle dset(H5Dcreate2(parent, full_name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    if (compression > 0) {
+      const hsize_t chunk[3] = {1, dims[1], dims[2]};
+      if (!dcpl.valid() || H5Pset_chunk(dcpl.get(), 3, chunk) < 0 || H5Pset_deflate(dcpl.get(), unsigned(compression)) < 0)
+        throw_hdf5(file_, fmt::format("set up compression of '{}'", full_name));
+    }
+    Handle dset(H5Dcreate2(parent, full_name.c_str(), file_type, space.get(), H5P_DEFAULT,
+                           dcpl.valid() ? dcpl.get() : H5P_DEFAULT, H5P_DEFAULT),
                 H5Dclose);
     if (!dset.valid()) throw_hdf5(file_, fmt::format("create dataset '{}'", full_name));
     if (H5Dwrite(dset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
@@ -251,6 +260,7 @@ struct RunOutput::Impl {
   Vec3 origin_um{0, 0, 0};
   std::vector<std::string> species;
   std::vector<FieldDescription> fields;
+  OutputSpec output;
   struct StaticField {
     std::string name;
     const char* number_type;  // XDMF NumberType
@@ -408,9 +418,9 @@ struct RunOutput::Impl {
         const std::string name = xml_escape(field.name);
         x += fmt::format("        <Attribute Name=\"{}\" Center=\"Cell\" AttributeType=\"Scalar\">\n", name);
         x += fmt::format(
-            "          <DataItem Format=\"HDF\" NumberType=\"Float\" Precision=\"4\" "
+            "          <DataItem Format=\"HDF\" NumberType=\"Float\" Precision=\"{}\" "
             "Dimensions=\"{}\">{}:/fields/{}/{}</DataItem>\n",
-            cells, kH5Name, name, frame);
+            output.float64 ? 8 : 4, cells, kH5Name, name, frame);
         x += "        </Attribute>\n";
       }
       std::vector<StaticField> grid_fields = {{"tissue_mask", "UChar", 1}};
@@ -573,7 +583,9 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
   m.create_times_dataset();
   if (H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5(h5_path, "flush the file");
 
-  m.vtk = std::make_unique<VtkSeries>(m.staging, scenario.grid, m.fields, tissue_mask);
+  m.output = scenario.output;
+  if (m.output.vtk)
+    m.vtk = std::make_unique<VtkSeries>(m.staging, scenario.grid, m.fields, tissue_mask, m.output.float64);
 
   m.csv_path = m.staging / kCsvName;
   m.csv.open(m.csv_path, std::ios::out | std::ios::trunc);
@@ -588,12 +600,12 @@ RunOutput::~RunOutput() = default;
 
 void RunOutput::add_static_field(const FieldDescription& description, const std::vector<std::uint8_t>& values) {
   impl_->add_static_field(description, values.size(), H5T_STD_U8LE, H5T_NATIVE_UINT8, values.data(), {"", "UChar", 1});
-  impl_->vtk->add_static_field(description, values);
+  if (impl_->vtk) impl_->vtk->add_static_field(description, values);
 }
 
 void RunOutput::add_static_field(const FieldDescription& description, const std::vector<float>& values) {
   impl_->add_static_field(description, values.size(), H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, values.data(), {"", "Float", 4});
-  impl_->vtk->add_static_field(description, values);
+  if (impl_->vtk) impl_->vtk->add_static_field(description, values);
 }
 
 void RunOutput::write_frame(double time_s, const std::vector<const float*>& fields,
@@ -620,7 +632,8 @@ void RunOutput::write_frame(double time_s, const std::vector<const float*>& fiel
       throw std::invalid_argument(fmt::format("RunOutput::write_frame: field '{}' is null", m.fields[f].name));
     }
     const std::string name = "/fields/" + m.fields[f].name + "/" + frame;
-    Handle dset = m.h5.write_grid(m.file.get(), name, m.shape, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, fields[f]);
+    Handle dset = m.h5.write_grid(m.file.get(), name, m.shape, m.output.float64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE,
+                                  H5T_NATIVE_FLOAT, fields[f], m.output.compression);
     m.h5.attr_string(dset.get(), name, "units", m.fields[f].units);
     m.h5.attr_string(dset.get(), name, "long_name", m.fields[f].long_name);
     m.h5.attr_double(dset.get(), name, "time", time_s);
@@ -628,7 +641,7 @@ void RunOutput::write_frame(double time_s, const std::vector<const float*>& fiel
   }
   m.append_time(time_s);
   m.times.push_back(time_s);
-  m.vtk->write_frame(time_s, fields);
+  if (m.vtk) m.vtk->write_frame(time_s, fields);
   // A crash after this point loses nothing written so far.
   if (H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5(m.h5.path(), "flush the file");
 
@@ -643,12 +656,40 @@ std::filesystem::path RunOutput::commit() {
   if (m.files_closed) throw std::logic_error("RunOutput::commit called twice");
   m.close_files();
   m.write_xdmf();
-  m.vtk->write_collection();
+  if (m.vtk) m.vtk->write_collection();
   m.move_into_place();
   return m.final_dir / kXdmfName;
 }
 
 const std::filesystem::path& RunOutput::staging_dir() const { return impl_->staging; }
+
+// ---- planning ----------------------------------------------------------------------------------
+
+std::uintmax_t expected_output_bytes(const Scenario& scenario, std::size_t written_fields, std::size_t frames,
+                                     std::size_t static_bytes_per_voxel) {
+  const std::uintmax_t voxels = std::uintmax_t(scenario.grid.shape[0]) * std::uintmax_t(scenario.grid.shape[1]) *
+                                std::uintmax_t(scenario.grid.shape[2]);
+  const std::uintmax_t value_bytes = scenario.output.float64 ? 8 : 4;
+  const std::uintmax_t per_frame = voxels * written_fields * value_bytes;
+  std::uintmax_t total = frames * per_frame + voxels * static_bytes_per_voxel;
+  if (scenario.output.vtk) total += frames * (per_frame + voxels * static_bytes_per_voxel);
+  return total;
+}
+
+void check_disk_space(const std::filesystem::path& out_dir, std::uintmax_t bytes) {
+  std::error_code ec;
+  fs::path probe = fs::absolute(out_dir, ec);
+  while (!probe.empty() && !fs::exists(probe, ec)) probe = probe.parent_path();
+  const fs::space_info space = fs::space(probe.empty() ? fs::path(".") : probe, ec);
+  if (ec) return;  // no answer (an exotic file system): the writes themselves will report
+  if (space.available < bytes) {
+    throw InputError(fmt::format(
+        "output: the run would write up to {:.1f} MiB but only {:.1f} MiB are free on the file system of '{}'; "
+        "free space, choose another --out, or write less (output.fields, output.vtk = false, "
+        "output.compression, a longer run.output_interval)",
+        double(bytes) / 1048576.0, double(space.available) / 1048576.0, probe.string()));
+  }
+}
 
 // ---- reading -----------------------------------------------------------------------------------
 

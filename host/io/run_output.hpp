@@ -71,6 +71,16 @@ class RunOutput {
   std::unique_ptr<Impl> impl_;
 };
 
+// Upper bound on the bytes a run writes (uncompressed): every frame's fields in HDF5 and, when
+// output.vtk, again as VTK together with the static grid fields (`static_bytes_per_voxel`: the
+// tissue mask and any labels), plus the static fields once in HDF5.
+std::uintmax_t expected_output_bytes(const Scenario& scenario, std::size_t written_fields, std::size_t frames,
+                                     std::size_t static_bytes_per_voxel);
+
+// Throws InputError when the file system holding `out_dir` (or its nearest existing parent) has
+// less than `bytes` available, so that a run that could not be written never starts.
+void check_disk_space(const std::filesystem::path& out_dir, std::uintmax_t bytes);
+
 // Reads a float dataset with dims {nz, ny, nx} (any stored numeric type, converted to float).
 // `shape` is (nx, ny, nz). Throws InputError naming file and dataset when the file or dataset is
 // missing or the dims differ.

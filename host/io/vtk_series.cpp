@@ -23,8 +23,8 @@ namespace cordsim {
 namespace fs = std::filesystem;
 
 VtkSeries::VtkSeries(fs::path dir, const GridSpec& grid, std::vector<FieldDescription> fields,
-                     const std::vector<std::uint8_t>& tissue_mask)
-    : dir_(std::move(dir)), grid_(grid), fields_(std::move(fields)), tissue_mask_(tissue_mask) {
+                     const std::vector<std::uint8_t>& tissue_mask, bool float64)
+    : dir_(std::move(dir)), grid_(grid), fields_(std::move(fields)), tissue_mask_(tissue_mask), float64_(float64) {
   std::error_code ec;
   fs::create_directories(dir_ / "vtk", ec);
   if (ec) throw std::runtime_error(fmt::format("cannot create '{}': {}", (dir_ / "vtk").string(), ec.message()));
@@ -50,11 +50,19 @@ void VtkSeries::write_frame(double time_s, const std::vector<const float*>& fiel
   vtkNew<vtkStringArray> units;
   units->SetName("units");
   for (std::size_t f = 0; f < fields_.size(); ++f) {
-    vtkNew<vtkFloatArray> array;
-    array->SetName(fields_[f].name.c_str());
-    // VTK only reads the values while writing; save = 1 keeps it from freeing our memory.
-    array->SetArray(const_cast<float*>(fields[f]), cells, 1);
-    image->GetCellData()->AddArray(array);
+    if (float64_) {
+      vtkNew<vtkDoubleArray> array;
+      array->SetName(fields_[f].name.c_str());
+      array->SetNumberOfValues(cells);
+      for (vtkIdType v = 0; v < cells; ++v) array->SetValue(v, double(fields[f][v]));
+      image->GetCellData()->AddArray(array);
+    } else {
+      vtkNew<vtkFloatArray> array;
+      array->SetName(fields_[f].name.c_str());
+      // VTK only reads the values while writing; save = 1 keeps it from freeing our memory.
+      array->SetArray(const_cast<float*>(fields[f]), cells, 1);
+      image->GetCellData()->AddArray(array);
+    }
     units->InsertNextValue(fields_[f].name + "=" + fields_[f].units);
   }
   vtkNew<vtkUnsignedCharArray> mask;

@@ -20,8 +20,9 @@ struct FieldDescription;
 class VtkSeries {
  public:
   // `dir` is the run's (staging) directory; frames go to dir/vtk/, the collection to dir/cordsim.pvd.
+  // float64: write the fields as double arrays (the scenario's output.precision).
   VtkSeries(std::filesystem::path dir, const GridSpec& grid, std::vector<FieldDescription> fields,
-            const std::vector<std::uint8_t>& tissue_mask);
+            const std::vector<std::uint8_t>& tissue_mask, bool float64 = false);
 
   // A field that does not change over the run (tissue labels, segment index, cell densities):
   // written into every frame, so that each .vti is complete on its own.
@@ -42,6 +43,7 @@ class VtkSeries {
   GridSpec grid_;
   std::vector<FieldDescription> fields_;
   std::vector<std::uint8_t> tissue_mask_;
+  bool float64_ = false;
   struct StaticField {
     std::string name, units;
     std::variant<std::vector<std::uint8_t>, std::vector<float>> values;

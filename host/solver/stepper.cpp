@@ -143,19 +143,28 @@ Stepper::Plan Stepper::plan(std::size_t species, double interval_s) const {
   return {steps, interval_s / double(steps), 1};
 }
 
-void Stepper::advance(double interval_s) {
+void Stepper::advance(double interval_s, const std::function<void(double)>& progress) {
   if (interval_s <= 0.0) return;
+  const double species_count = double(info_.size());
   for (std::size_t s = 0; s < info_.size(); ++s) {
     const Plan p = plan(s, interval_s);
     if (scenario_.species[s].implicit()) {
       solve_implicit(s, p);
-      continue;
+    } else {
+      // Explicit steps go in chunks so that progress can be reported; the steps themselves, and
+      // so the results, are the same as in one call.
+      const long chunk = progress ? std::max(1L, p.steps / 16) : p.steps;
+      for (long done = 0; done < p.steps; done += chunk) {
+        const long n = std::min(chunk, p.steps - done);
+        if (info_[s].integrator == SpeciesSpec::Integrator::rkl2)
+          backend_.step_rkl2(int(s), p.step_s, p.stages, n);
+        else
+          backend_.step_explicit(int(s), p.step_s, n);
+        total_steps_ += n * p.stages;
+        if (progress) progress((double(s) + double(done + n) / double(p.steps)) / species_count);
+      }
     }
-    if (info_[s].integrator == SpeciesSpec::Integrator::rkl2)
-      backend_.step_rkl2(int(s), p.step_s, p.stages, p.steps);
-    else
-      backend_.step_explicit(int(s), p.step_s, p.steps);
-    total_steps_ += p.steps * p.stages;
+    if (progress) progress(double(s + 1) / species_count);
   }
   time_s_ += interval_s;
 }

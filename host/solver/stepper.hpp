@@ -15,6 +15,7 @@
 //                  (sources are constant in time, so later solves start from the converged
 //                  field; its float32 rounding, ~1e-7 relative, costs 1–2 CG iterations).
 // A solve that misses its tolerance within max_iterations throws std::runtime_error.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,8 @@ class Stepper {
   Stepper(const Scenario& scenario, const Problem& problem, Backend& backend);
 
   // Advances every species by `interval` seconds.
-  void advance(double interval_s);
+  // `progress`, if given, is called now and then with the fraction of the interval done.
+  void advance(double interval_s, const std::function<void(double)>& progress = nullptr);
 
   double time() const { return time_s_; }
   // Stencil evaluations so far, summed over species (forward-Euler steps, RKL2 stages, CG

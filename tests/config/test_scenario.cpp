@@ -390,10 +390,10 @@ TEST(ScenarioErrors, MissingFile) {
 }
 
 TEST(ScenarioErrors, UnknownTopLevelTable) {
-  const std::string text = kMinimal + "[output]\nformat = \"vtk\"\n";
+  const std::string text = kMinimal + "[outputs]\nformat = \"vtk\"\n";
   const std::string message = error_of(text);
-  EXPECT_TRUE(mentions(message, at_line_of(text, "[output]") + " output: unknown key"));
-  EXPECT_TRUE(mentions(message, "allowed: scenario, grid, tissue, geometry, species, source, run"));
+  EXPECT_TRUE(mentions(message, at_line_of(text, "[outputs]") + " outputs: unknown key"));
+  EXPECT_TRUE(mentions(message, "allowed: scenario, grid, tissue, geometry, species, source, run, output"));
 }
 
 TEST(ScenarioErrors, UnknownKeyIsReportedBeforeTheMissingOne) {

@@ -1,0 +1,33 @@
+#pragma once
+// Progress of a long run: on a terminal, one line rewritten in place (simulated time, % done,
+// stencil sweeps per second, ETA); in batch logs (stdout not a terminal), a plain log line every
+// `log_period_s` seconds of wall time, so that a SLURM log shows the run is alive without
+// filling up.
+#include <chrono>
+
+namespace cordsim {
+
+class ProgressReporter {
+ public:
+  ProgressReporter(double end_time_s, bool terminal, double log_period_s = 30.0);
+
+  // The run has reached simulated time t_s after `sweeps` stencil sweeps in all.
+  void update(double t_s, long sweeps);
+
+  // Erases the terminal line so that a log line can follow (no-op in batch mode).
+  void clear();
+
+  // Whether stdout is a terminal.
+  static bool stdout_is_terminal();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  double end_time_s_;
+  bool terminal_;
+  double log_period_s_;
+  Clock::time_point start_ = Clock::now();
+  Clock::time_point last_ = start_;
+  bool line_shown_ = false;
+};
+
+}  // namespace cordsim
