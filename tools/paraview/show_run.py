@@ -114,7 +114,9 @@ shown = pv.Show(clip, view)
 pv.ColorBy(shown, ("CELLS", field))
 # One colour scale for every picture of the field: its range over the whole grid at this time.
 field_range = reader.CellData[field].GetRange()
-pv.GetColorTransferFunction(field).RescaleTransferFunction(field_range[0], field_range[1])
+field_lut = pv.GetColorTransferFunction(field)
+field_lut.AutomaticRescaleRangeMode = "Never"
+field_lut.RescaleTransferFunction(field_range[0], field_range[1])
 shown.SetScalarBarVisibility(view, True)
 camera_oblique()
 save(f"{field}_3d.png")
@@ -143,6 +145,7 @@ axial.SliceType = "Plane"
 axial.SliceType.Normal = [0, 0, 1]
 slice_display = pv.Show(axial, view)
 pv.ColorBy(slice_display, ("CELLS", field))
+field_lut.RescaleTransferFunction(field_range[0], field_range[1])  # ColorBy may have rescaled it
 slice_display.SetScalarBarVisibility(view, True)
 for label, z in z_positions:
     axial.SliceType.Origin = [centre[0], centre[1], z]
