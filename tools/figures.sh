@@ -22,6 +22,6 @@ plots_out=()
 for run in "${runs[@]}"; do
   pv_out=()
   [[ -n "$out" ]] && pv_out=(--out "$out/$(basename "$run")")
-  xvfb-run -a -s "-screen 0 1280x1024x24" pvbatch "$repo/tools/paraview/show_run.py" "$run" "${field[@]}" \
+  "$repo/tools/paraview/pvbatch_xvfb.sh" "$repo/tools/paraview/show_run.py" "$run" "${field[@]}" \
     "${pv_out[@]}" --state
 done

@@ -1,6 +1,7 @@
 #pragma once
 // The subcommands of the cordsim binary.
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ int run_command(const RunOptions& options);
 
 // Tells the user where the ParaView files of a committed output directory are.
 void announce_paraview_files(const std::filesystem::path& xdmf);
+
+// Runs a subcommand's body and maps its exceptions to the documented exit codes, with one line on
+// stderr: InputError → exit_bad_input, any other failure → exit_run_failed.
+int with_exit_codes(const char* command, const std::function<int()>& body);
 
 struct BenchOptions {
   int threads = 0;

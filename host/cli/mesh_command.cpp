@@ -125,17 +125,7 @@ int mesh(const MeshOptions& options) {
 }  // namespace
 
 int mesh_command(const MeshOptions& options) {
-  try {
-    return mesh(options);
-  } catch (const InputError& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "cordsim: error: %s\n", e.what());
-    return exit_bad_input;
-  } catch (const std::exception& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "cordsim: mesh failed: %s\n", e.what());
-    return exit_run_failed;
-  }
+  return with_exit_codes("mesh", [&] { return mesh(options); });
 }
 
 }  // namespace cordsim

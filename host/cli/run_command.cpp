@@ -151,24 +151,29 @@ int run(const RunOptions& options) {
 
 void announce_paraview_files(const std::filesystem::path& xdmf) {
   const std::filesystem::path path = std::filesystem::absolute(xdmf).lexically_normal();
+  const std::filesystem::path pvd = path.parent_path() / "cordsim.pvd";
   std::printf("ParaView files: %s\n", path.c_str());
-  std::printf("                %s\n", path.parent_path().append("cordsim.pvd").c_str());
-  std::printf("  (File > Open either one; cell data, lengths in um, time in s; pictures: tools/figures.sh %s)\n",
+  if (std::filesystem::exists(pvd)) std::printf("                %s\n", pvd.c_str());
+  std::printf("  (File > Open; cell data, lengths in um, time in s; pictures: tools/figures.sh %s)\n",
               path.parent_path().c_str());
 }
 
-int run_command(const RunOptions& options) {
+int with_exit_codes(const char* command, const std::function<int()>& body) {
   try {
-    return run(options);
+    return body();
   } catch (const InputError& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "cordsim: error: %s\n", e.what());
     return exit_bad_input;
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "cordsim: run failed: %s\n", e.what());
+    std::fprintf(stderr, "cordsim: %s failed: %s\n", command, e.what());
     return exit_run_failed;
   }
+}
+
+int run_command(const RunOptions& options) {
+  return with_exit_codes("run", [&] { return run(options); });
 }
 
 }  // namespace cordsim

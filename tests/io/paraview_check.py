@@ -2,7 +2,7 @@
 run wrote to cordsim.h5: time values, array names, value ranges and bounds, for both the XDMF
 and the PVD; then renders a slice to a PNG.
 
-    xvfb-run -a pvbatch tests/io/paraview_check.py RUN_DIR OUT.png
+    tools/paraview/pvbatch_xvfb.sh tests/io/paraview_check.py RUN_DIR OUT.png
 
 Exits non-zero with a message naming the first mismatch.
 """

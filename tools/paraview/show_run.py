@@ -1,6 +1,6 @@
 """Shows a cordsim run in ParaView and saves pictures of it.
 
-    xvfb-run -a pvbatch tools/paraview/show_run.py RUN_DIR [--field NO] [--time LAST|T]
+    tools/paraview/pvbatch_xvfb.sh tools/paraview/show_run.py RUN_DIR [--field NO] [--time LAST|T]
                         [--slices 5] [--out DIR] [--state]
 
 Loads RUN_DIR/cordsim.xdmf (or cordsim.pvd with --pvd) and writes PNGs to --out (default
