@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Test programs whose results are the verification evidence, with a title for each.
 SUITES = [
-    ("tests/numerics/test_numerics", "Numerical verification (label numerics)"),
+    ("tests/numerics/test_numerics", "Numerical verification: explicit and RKL2 (label numerics)"),
+    ("tests/numerics/test_implicit", "Numerical verification: implicit, quasi-steady and multigrid (label numerics)"),
+    ("tests/numerics/test_solver_gpu", "CPU versus CUDA agreement (label gpu; skipped without a device)"),
     ("tests/kernels/test_kernels", "Per-voxel kernels and the CUDA launch mapping (label unit)"),
     ("tests/geometry/test_geometry", "Parametric cord geometry (label unit)"),
     ("tests/geometry/test_atlas_import", "Atlas import: PAM50 and synthetic NIfTI (label io)"),
@@ -57,7 +59,8 @@ def run_suite(binary: Path):
             elif key.startswith("bound: "):
                 quantity = key[len("bound: "):]
                 figures.setdefault(quantity, {})["bound"] = value
-        rows = [(q, f.get("measured", ""), f.get("bound", "")) for q, f in figures.items()]
+        cell = lambda text: text.replace("|", "\\|")  # a '|' inside a Markdown table cell
+        rows = [(cell(q), f.get("measured", ""), cell(f.get("bound", ""))) for q, f in figures.items()]
         results.append((name, "skipped" if skipped else ("pass" if passed else "FAIL"), rows))
     return results
 
