@@ -68,21 +68,11 @@ TEST(AnalyticSolution, DirichletSineModeDecay) {
 
 // A Gaussian pulse against the heat kernel (with mirror images for the no-flux walls).
 TEST(AnalyticSolution, GaussianPulseMatchesHeatKernel) {
-  Scenario s = fixtures::box_scenario({64, 64, 64}, {10, 10, 10}, 1000, 1000, 0.05);
-  auto& init = s.species[0].initial;
-  init.shape = InitialFieldSpec::Shape::gaussian;
-  init.center_um = {320, 300, 340};
-  init.sigma_um = 60;
-  init.peak_nM = 1.0;
+  const Scenario s = fixtures::gaussian_pulse_scenario();
   const double t = 3.0;
   const Problem p = build_problem(s);
   const std::vector<float> c = run_to(s, p, t);
-  analytic::GaussianPulse exact;
-  exact.centre = init.center_um;
-  exact.sigma = 60;
-  exact.diffusivity = {1000, 1000, 1000};
-  exact.decay = 0.05;
-  exact.hi = {640, 640, 640};
+  const analytic::GaussianPulse exact = fixtures::exact_pulse(s);
   const double error = fixtures::relative_l2(s, c, [&](const std::array<double, 3>& x) { return exact(x, t); });
   fixtures::report("relative L2 error", error, "< 3e-3");
   // Second-order truncation h²/(12σ_t²)·O(1) with σ_t ≈ 100 µm, h = 10 µm: a few 1e-3.

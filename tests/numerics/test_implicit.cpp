@@ -64,15 +64,10 @@ double point_source_error(double h, long* iterations) {
       [&](const std::array<double, 3>& x) { return radius(x) >= 50.0; });
 }
 
-// Decay factor of a discrete no-flux cosine eigenmode after T = 8 s in n θ-method steps, against
-// exp(−λ_h T) with the discrete eigenvalue λ_h: what remains is the integrator's own error.
+// The decay-factor error of the cosine eigenmode after T = 8 s in n θ-method steps.
 double cosine_mode_error(SpeciesSpec::Integrator integrator, int steps) {
-  const int nx = 40;
-  const double h = 10.0, D = 2000.0, decay = 0.02, T = 8.0;
-  Scenario s = fixtures::box_scenario({nx, 1, 1}, {h, h, h}, D, D, decay);
-  s.species[0].initial.shape = InitialFieldSpec::Shape::cosine;
-  s.species[0].initial.amplitude_nM = 1.0;
-  s.species[0].initial.modes = {2, 0, 0};
+  const double T = 8.0;
+  Scenario s = fixtures::cosine_mode_scenario();
   s.species[0].integrator = integrator;
   s.species[0].time_step_s = T / steps;
   s.species[0].solver.tolerance = 1e-12;
@@ -83,15 +78,7 @@ double cosine_mode_error(SpeciesSpec::Integrator integrator, int steps) {
   stepper.advance(T);
   std::vector<float> c(p.tissue.size());
   backend->get_concentration(0, c.data());
-  const double k = 2.0 * pi / (nx * h);
-  const double lambda_h = D * 2.0 / (h * h) * (1.0 - std::cos(k * h)) + decay;
-  double num = 0, den = 0;
-  for (int i = 0; i < nx; ++i) {
-    const double mode = p.species[0].initial[std::size_t(i)];
-    num += c[std::size_t(i)] * mode;
-    den += mode * mode;
-  }
-  return std::abs(num / den - std::exp(-lambda_h * T));
+  return fixtures::cosine_mode_decay_error(s, p, c, T);
 }
 
 // Manufactured steady state c = Π_d sin(π x_d / L) in a cube with Dirichlet 0 walls, anisotropic

@@ -12,17 +12,10 @@
 using namespace cordsim;
 
 namespace {
-constexpr double pi = 3.14159265358979323846;
-
-// Error of the decay factor of a discrete no-flux cosine eigenmode after time T with n super-steps,
-// against exp(−λ_h T), λ_h the discrete eigenvalue: what remains is the integrator's own error.
+// The decay-factor error of the cosine eigenmode after T = 8 s in n RKL2 super-steps.
 double cosine_mode_error(int steps, int* stages_used) {
-  const int nx = 40;
-  const double h = 10.0, D = 2000.0, decay = 0.02, T = 8.0;
-  Scenario s = fixtures::box_scenario({nx, 1, 1}, {h, h, h}, D, D, decay);
-  s.species[0].initial.shape = InitialFieldSpec::Shape::cosine;
-  s.species[0].initial.amplitude_nM = 1.0;
-  s.species[0].initial.modes = {2, 0, 0};
+  const double T = 8.0;
+  const Scenario s = fixtures::cosine_mode_scenario();
   const Problem p = build_problem(s);
   auto backend = make_cpu_backend(0);
   Stepper stepper(s, p, *backend);
@@ -32,16 +25,7 @@ double cosine_mode_error(int steps, int* stages_used) {
   backend->step_rkl2(0, tau, stages, steps);
   std::vector<float> c(p.tissue.size());
   backend->get_concentration(0, c.data());
-  const double k = 2.0 * pi / (nx * h);
-  const double lambda_h = D * 2.0 / (h * h) * (1.0 - std::cos(k * h)) + decay;
-  // Least-squares amplitude of the mode.
-  double num = 0, den = 0;
-  for (int i = 0; i < nx; ++i) {
-    const double mode = p.species[0].initial[std::size_t(i)];
-    num += c[std::size_t(i)] * mode;
-    den += mode * mode;
-  }
-  return std::abs(num / den - std::exp(-lambda_h * T));
+  return fixtures::cosine_mode_decay_error(s, p, c, T);
 }
 }  // namespace
 
@@ -83,12 +67,7 @@ TEST(Rkl2, ConservesMassOnMaskedNoFluxDomain) {
 
 // The Gaussian pulse of the heat-kernel test, in 0.375 s super-steps (≈ 22 forward-Euler limits).
 TEST(Rkl2, GaussianPulseWithSuperStepsMatchesHeatKernel) {
-  Scenario s = fixtures::box_scenario({64, 64, 64}, {10, 10, 10}, 1000, 1000, 0.05);
-  auto& init = s.species[0].initial;
-  init.shape = InitialFieldSpec::Shape::gaussian;
-  init.center_um = {320, 300, 340};
-  init.sigma_um = 60;
-  init.peak_nM = 1.0;
+  Scenario s = fixtures::gaussian_pulse_scenario();
   s.species[0].integrator = SpeciesSpec::Integrator::rkl2;
   s.species[0].time_step_s = 0.375;
   s.run.output_interval_s = 3.0;
@@ -100,12 +79,7 @@ TEST(Rkl2, GaussianPulseWithSuperStepsMatchesHeatKernel) {
   stepper.advance(t);
   std::vector<float> c(p.tissue.size());
   backend->get_concentration(0, c.data());
-  analytic::GaussianPulse exact;
-  exact.centre = init.center_um;
-  exact.sigma = 60;
-  exact.diffusivity = {1000, 1000, 1000};
-  exact.decay = 0.05;
-  exact.hi = {640, 640, 640};
+  const analytic::GaussianPulse exact = fixtures::exact_pulse(s);
   const double error = fixtures::relative_l2(s, c, [&](const std::array<double, 3>& x) { return exact(x, t); });
   fixtures::report("relative L2 error, 0.375 s super-steps of " + std::to_string(stepper.species_info()[0].stages) +
                        " stages",
