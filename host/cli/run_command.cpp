@@ -15,6 +15,7 @@
 #include "host/config/scenario.hpp"
 #include "host/geometry/geometry.hpp"
 #include "host/io/run_output.hpp"
+#include "host/model/als_run.hpp"
 #include "host/model/problem.hpp"
 #include "host/solver/stepper.hpp"
 #include "kernels/backend.hpp"
@@ -88,6 +89,17 @@ int run(const RunOptions& options) {
   const Problem problem = build_problem(scenario);
   std::unique_ptr<Backend> backend = select_backend(options.backend);
   spdlog::info("cordsim {}; back end: {}", build_info::version, backend->description());
+  if (scenario.model) {
+    const std::filesystem::path out_dir = options.out_dir.empty() ? std::filesystem::path(scenario.name + "_out")
+                                                                  : std::filesystem::path(options.out_dir);
+    ProgressReporter progress(scenario.run.duration_s, ProgressReporter::stdout_is_terminal());
+    const AlsRunResult result = run_als_model(scenario, problem, *backend, out_dir, options.overwrite,
+                                              build_info::version,
+                                              [&](double t, long sweeps) { progress.update(t, sweeps); });
+    progress.clear();
+    announce_paraview_files(result.xdmf);
+    return exit_ok;
+  }
   Stepper stepper(scenario, problem, *backend);
   log_setup(scenario, problem, stepper);
 

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "host/config/model_reader.hpp"
 #include "host/config/toml_reader.hpp"
 #include "host/config/units.hpp"
 
@@ -41,7 +42,7 @@ class ScenarioReader : public ValueReader {
 
   void read(const toml::table& root, Scenario& scenario) {
     TableReader top(diag_, root, "");
-    top.allow_only({"scenario", "grid", "tissue", "geometry", "species", "source", "run", "output"});
+    top.allow_only({"scenario", "grid", "tissue", "geometry", "species", "source", "run", "output", "model"});
     read_scenario_table(table_at(top, "scenario"), scenario);
     if (const toml::node* geometry = top.find("geometry")) {
       for (const char* form : {"grid", "tissue"}) {
@@ -70,13 +71,28 @@ class ScenarioReader : public ValueReader {
     if (const toml::node* output = top.find("output")) {
       scenario.output = read_output(TableReader(diag_, as_table(*output, "output"), "output"), scenario.species);
     }
+    if (const toml::node* model = top.find("model")) {
+      if (!scenario.geometry) {
+        diag_.bad_key(diag_.where(*model), "model",
+                      "the ALS model needs a cord: give a [geometry] (e.g. mesh = \"../../meshes/rat_lumbar.toml\")");
+      }
+      scenario.model = model_input::read_model(*this, diag_, TableReader(diag_, as_table(*model, "model"), "model"));
+      for (const char* name : kModelSpecies) {
+        const bool declared = std::any_of(scenario.species.begin(), scenario.species.end(),
+                                          [&](const SpeciesSpec& s) { return s.name == name; });
+        if (!declared)
+          diag_.bad_key(diag_.where(*model), "model",
+                        fmt::format("the ALS model needs a [[species]] named \"{}\" (it drives NO, TNF, IFNg, NRTN "
+                                    "and EB; see scenarios/als/)", name));
+      }
+    }
   }
 
  private:
   // ---- sections -------------------------------------------------------------------------------
 
   void read_scenario_table(const TableReader& table, Scenario& scenario) const {
-    table.allow_only({"name", "description"});
+    table.allow_only({"name", "description", "base"});
     scenario.name = read_nonempty_string(table.require("name"), table.path_of("name"));
     if (const toml::node* description = table.find("description")) {
       scenario.description = read_string(*description, table.path_of("description"));
@@ -178,8 +194,8 @@ class ScenarioReader : public ValueReader {
     // Until the name is known the species is addressed by its index.
     TableReader by_index(diag_, node, fmt::format("species[{}]", index));
     by_index.allow_only(
-        {"name", "diffusivity", "diffusivity_axial", "decay", "boundary", "initial", "integrator",
-         "time_step", "solver"});
+        {"name", "diffusivity", "diffusivity_axial", "white_matter", "decay", "boundary", "initial",
+         "integrator", "time_step", "solver"});
     SpeciesSpec species;
     const toml::node& name = by_index.require("name");
     species.name = read_string(name, by_index.path_of("name"));
@@ -195,6 +211,14 @@ class ScenarioReader : public ValueReader {
     if (const toml::node* axial = table.find("diffusivity_axial")) {
       species.diffusivity_axial_um2_per_s =
           read_nonnegative(*axial, table.path_of("diffusivity_axial"), dim::diffusivity);
+    }
+    if (const toml::node* white = table.find("white_matter")) {
+      const std::string key = table.path_of("white_matter");
+      const TableReader wm(diag_, as_table(*white, key), key);
+      wm.allow_only({"perpendicular", "parallel"});
+      species.white_matter_um2_per_s = std::array<double, 2>{
+          read_nonnegative(wm.require("perpendicular"), wm.path_of("perpendicular"), dim::diffusivity),
+          read_nonnegative(wm.require("parallel"), wm.path_of("parallel"), dim::diffusivity)};
     }
     species.decay_per_s =
         read_nonnegative(table.require("decay"), table.path_of("decay"), dim::rate);
@@ -623,6 +647,72 @@ void apply_override(const std::string& override_text, toml::table& root,
   });
 }
 
+// ---- base scenarios ---------------------------------------------------------------------------
+
+// Merges `from` (a scenario) into `into` (its base): tables merge key by key; [[species]] merge
+// by name (a child's species table changes only the keys it gives); [[model.event]] lists are
+// appended; any other value, inline tables and arrays included, replaces the base's.
+void merge_scenario_tables(toml::table& into, toml::table& from, const std::string& path) {
+  for (auto&& [key, node] : from) {
+    const std::string name(key.str());
+    toml::node* existing = into.get(name);
+    if (existing != nullptr && existing->is_table() && node.is_table() && !node.as_table()->is_inline() &&
+        !existing->as_table()->is_inline()) {
+      merge_scenario_tables(*existing->as_table(), *node.as_table(), path.empty() ? name : path + "." + name);
+      continue;
+    }
+    if (existing != nullptr && existing->is_array_of_tables() && node.is_array_of_tables() &&
+        ((path.empty() && name == "species") || (path == "model" && name == "event"))) {
+      toml::array& target = *existing->as_array();
+      for (toml::node& element : *node.as_array()) {
+        toml::table& child = *element.as_table();
+        toml::table* same = nullptr;
+        if (name == "species") {
+          const std::optional<std::string> child_name = child["name"].value<std::string>();
+          for (toml::node& candidate : target) {
+            if (child_name && candidate.as_table() && (*candidate.as_table())["name"].value<std::string>() == child_name)
+              same = candidate.as_table();
+          }
+        }
+        if (same != nullptr) {
+          merge_scenario_tables(*same, child, "species");
+        } else {
+          target.push_back(std::move(child));
+        }
+      }
+      continue;
+    }
+    node.visit([&](auto&& value) { into.insert_or_assign(name, std::move(value)); });
+  }
+}
+
+// Replaces a scenario whose [scenario] names a `base` by the base with the scenario merged in.
+// Returns the texts read, for provenance.
+std::string apply_base(toml::table& root, Diagnostics& diagnostics, int depth) {
+  toml::table* header = root["scenario"].as_table();
+  const toml::node* base_node = header ? header->get("base") : nullptr;
+  if (base_node == nullptr) return {};
+  const ValueReader reader(diagnostics);
+  const std::string base_path = reader.read_existing_file(*base_node, "scenario.base");
+  if (depth >= 8) {
+    diagnostics.bad_value(*base_node, "scenario.base", "bases nest more than 8 deep (a cycle?)");
+  }
+  const std::string base_text = read_text_file(base_path, "base scenario");
+  toml::table base;
+  try {
+    base = toml::parse(std::string_view(base_text), std::string_view(base_path));
+  } catch (const toml::parse_error& error) {
+    throw InputError(fmt::format("{}:{}:{}: TOML syntax error: {}", base_path, error.source().begin.line,
+                                 error.source().begin.column, error.description()));
+  }
+  diagnostics.add_source(base.source().path, base_text, false);
+  std::string texts = apply_base(base, diagnostics, depth + 1);
+  header->erase("base");
+  merge_scenario_tables(base, root, "");
+  root = std::move(base);
+  return fmt::format("\n# ---- base scenario {} ----\n{}{}", base_path, base_text, texts);
+}
+
 }  // namespace
 
 Scenario parse_scenario(const std::string& text, const std::string& file_label,
@@ -637,13 +727,14 @@ Scenario parse_scenario(const std::string& text, const std::string& file_label,
                                  error.description()));
   }
   diagnostics.add_source(root.source().path, text, false);
+  const std::string base_texts = apply_base(root, diagnostics, 0);
   for (const std::string& override_text : overrides) {
     apply_override(override_text, root, diagnostics);
   }
 
   Scenario scenario;
   scenario.file = file_label;
-  scenario.text = text;
+  scenario.text = text + base_texts;
   scenario.overrides = overrides;
   ScenarioReader(diagnostics).read(root, scenario);
   return scenario;

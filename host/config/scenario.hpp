@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "host/config/model_spec.hpp"
+
 namespace cordsim {
 
 // A bad scenario or command-line input. what() names the file, line, key and value.
@@ -73,6 +75,9 @@ struct SpeciesSpec {
   double diffusivity_um2_per_s = 0.0;        // across the cord axis (x, y)
   double diffusivity_axial_um2_per_s = 0.0;  // along the cord axis (z); defaults to the above
   double decay_per_s = 0.0;                  // first-order decay k
+  // White matter's own diffusivities across and along the fibres (key white_matter, optional; a
+  // cord [geometry] only): D⊥ in x, y and D∥ in z. Without it white matter uses the values above.
+  std::optional<std::array<double, 2>> white_matter_um2_per_s;
   BoundarySpec boundary;
   InitialFieldSpec initial;
   // Time integration of this species (docs/numerics.md):
@@ -150,6 +155,7 @@ struct Scenario {
   std::vector<SourceSpec> sources;
   RunSpec run;
   OutputSpec output;
+  std::optional<ModelSpec> model;  // [model]: the ALS tissue model drives the species (docs/model.md)
 };
 
 // Reads and validates a scenario file. `overrides` are "dotted.key=value" strings (TOML values,

@@ -246,6 +246,10 @@ class TableReader {
   // `context` qualifies the allowed list, e.g. `for shape "ellipsoid"`.
   void allow_only(std::initializer_list<std::string_view> allowed,
                   std::string_view context = {}) const {
+    allow_only_list(std::vector<std::string_view>(allowed), context);
+  }
+
+  void allow_only_list(const std::vector<std::string_view>& allowed, std::string_view context = {}) const {
     const toml::key* first_unknown = nullptr;
     for (const auto& [key, value] : table_) {
       const bool known =
@@ -282,6 +286,7 @@ class TableReader {
   }
 
   const std::string& path() const { return path_; }
+  const toml::table& table() const { return table_; }
 
  private:
   static bool earlier(const toml::key& a, const toml::key& b) {
@@ -471,7 +476,12 @@ class ValueReader {
   // so that a typo is reported with its key and line before any output is created.
   std::string read_existing_file(const toml::node& node, const std::string& key) const {
     const std::string written = read_nonempty_string(node, key);
-    const std::string resolved = resolve_against(diag_.file_label(), written);
+    // Relative to the file the value was written in (a scenario's base file resolves its own
+    // paths); values given with --set resolve against the scenario named on the command line.
+    const toml::source_path_ptr& origin = node.source().path;
+    const std::string relative_to =
+        origin && *origin != kOverrideOrigin ? *origin : diag_.file_label();
+    const std::string resolved = resolve_against(relative_to, written);
     std::error_code error;
     if (!fs::is_regular_file(resolved, error)) {
       diag_.bad_value(node, key,

@@ -169,6 +169,15 @@ Problem build_problem(const Scenario& scenario) {
     s.diffusivity[0].assign(n, float(spec.diffusivity_um2_per_s));
     s.diffusivity[1].assign(n, float(spec.diffusivity_um2_per_s));
     s.diffusivity[2].assign(n, float(spec.diffusivity_axial_um2_per_s));
+    if (spec.white_matter_um2_per_s && !p.labels.tissue.empty()) {
+      // White matter: D⊥ across the fibres (x, y), D∥ along the cord axis (z).
+      const auto [across, along] = *spec.white_matter_um2_per_s;
+      for (std::size_t v = 0; v < n; ++v) {
+        if (p.labels.tissue[v] != std::uint8_t(Tissue::white_matter)) continue;
+        s.diffusivity[0][v] = s.diffusivity[1][v] = float(across);
+        s.diffusivity[2][v] = float(along);
+      }
+    }
     s.decay.assign(n, float(spec.decay_per_s));
     s.source.assign(n, 0.f);
     s.initial = initial_field(scenario, spec, p.tissue);

@@ -143,6 +143,25 @@ Stepper::Plan Stepper::plan(std::size_t species, double interval_s) const {
   return {steps, interval_s / double(steps), 1};
 }
 
+void Stepper::advance_species(std::size_t s, double interval_s) {
+  if (interval_s <= 0.0) return;
+  const Plan p = plan(s, interval_s);
+  if (scenario_.species[s].implicit()) {
+    solve_implicit(s, p);
+  } else if (info_[s].integrator == SpeciesSpec::Integrator::rkl2) {
+    backend_.step_rkl2(int(s), p.step_s, p.stages, p.steps);
+    total_steps_ += p.steps * p.stages;
+  } else {
+    backend_.step_explicit(int(s), p.step_s, p.steps);
+    total_steps_ += p.steps;
+  }
+}
+
+void Stepper::set_coefficients(std::size_t species, const SpeciesCoefficients& coefficients) {
+  backend_.set_coefficients(int(species), coefficients);
+  info_[species].stability_limit_s = backend_.stability_limit(int(species));
+}
+
 void Stepper::advance(double interval_s, const std::function<void(double)>& progress) {
   if (interval_s <= 0.0) return;
   const double species_count = double(info_.size());

@@ -45,6 +45,13 @@ class Stepper {
   // `progress`, if given, is called now and then with the fraction of the interval done.
   void advance(double interval_s, const std::function<void(double)>& progress = nullptr);
 
+  // Advances one species by `interval` seconds on its own schedule; the stepper's clock is left
+  // alone (a model drives its species one by one and keeps its own time).
+  void advance_species(std::size_t species, double interval_s);
+
+  // Replaces a species' per-voxel inputs (an ALS model's sources and decay change every step).
+  void set_coefficients(std::size_t species, const SpeciesCoefficients& coefficients);
+
   double time() const { return time_s_; }
   // Stencil evaluations so far, summed over species (forward-Euler steps, RKL2 stages, CG
   // iterations of the implicit solves).

@@ -1,0 +1,29 @@
+#pragma once
+// A run of the ALS tissue model (docs/model.md): slow steps of the cell states, operator-split
+// with the species solves on the back end; timed and milestone-relative interventions and assays;
+// readouts. Writes, beside the field files of every run:
+//   readouts.csv     one row per readout interval (model.readout_interval) and per event
+//   evans_blue.csv   one row per Evans Blue assay: µg/g per region
+//   events.csv       when each milestone was reached and each event fired
+//   summary.json     milestones (onset, early disease, end stage, duration, in days) and, for
+//                    every labelled event, the readouts at that moment as <label>_<name>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "host/config/scenario.hpp"
+#include "host/model/problem.hpp"
+#include "kernels/backend.hpp"
+
+namespace cordsim {
+
+struct AlsRunResult {
+  std::filesystem::path xdmf;  // committed output
+};
+
+// `progress(t, sweeps)` is called after every slow step.
+AlsRunResult run_als_model(const Scenario& scenario, const Problem& problem, Backend& backend,
+                           const std::filesystem::path& out_dir, bool overwrite, const std::string& version,
+                           const std::function<void(double, long)>& progress = nullptr);
+
+}  // namespace cordsim

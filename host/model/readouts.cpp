@@ -1,0 +1,184 @@
+#include "host/model/readouts.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "host/geometry/labels.hpp"
+
+namespace cordsim {
+namespace {
+
+constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+
+// Running mean of a field over a region.
+struct Mean {
+  double sum = 0.0;
+  double count = 0.0;
+  void add(double x) {
+    sum += x;
+    count += 1.0;
+  }
+  double value() const { return count > 0 ? sum / count : nan; }
+};
+
+// Pearson correlation of paired samples; NaN when either has no spread.
+struct Correlation {
+  double n = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+  void add(double x, double y) {
+    n += 1;
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    syy += y * y;
+    sxy += x * y;
+  }
+  double value() const {
+    const double vx = n * sxx - sx * sx, vy = n * syy - sy * sy;
+    if (n < 3 || vx <= 1e-12 * (n * sxx + 1e-300) || vy <= 1e-12 * (n * syy + 1e-300)) return nan;
+    return (n * sxy - sx * sy) / std::sqrt(vx * vy);
+  }
+};
+
+}  // namespace
+
+double locomotor_score(const ModelSettings& s, double f) {
+  return 21.0 * std::clamp((f - s.bbb_zero_fraction) / (s.bbb_full_fraction - s.bbb_zero_fraction), 0.0, 1.0);
+}
+
+double evans_blue_ug_per_g(double nM) {
+  constexpr double molar_mass_g_per_mol = 960.8;
+  constexpr double tissue_g_per_mL = 1.04;
+  // nM · 1e-9 mol/L · 960.8 g/mol = µg/L · 0.9608; per mL 1e-3; per g ÷ 1.04.
+  return nM * 1e-9 * molar_mass_g_per_mol * 1e6 * 1e-3 / tissue_g_per_mL;
+}
+
+Readouts::Readouts(const Problem& problem, const TissueModel& model) : problem_(problem) {
+  const GridSpec& g = problem.labels.grid;
+  voxel_mm3_ = g.spacing_um[0] * g.spacing_um[1] * g.spacing_um[2] * 1e-9;
+  for (const CordSegment& s : problem.labels.segments) segment_length_um_.push_back(s.z_end_um - s.z_begin_um);
+  const double midline = g.origin_um[0] + 0.5 * g.shape[0] * g.spacing_um[0];
+  for (std::size_t n = 0; n < model.tissue_voxels(); ++n) {
+    const std::uint32_t v = model.voxel(n);
+    const int i = int(v % std::uint32_t(g.shape[0]));
+    side_.push_back(g.origin_um[0] + (i + 0.5) * g.spacing_um[0] < midline ? 0 : 1);
+    initial_pool_ += model.inputs(n).motor_neurons_initial * voxel_mm3_;
+  }
+}
+
+double Readouts::mn_fraction(const TissueModel& model) const {
+  double cells = 0.0;
+  for (std::size_t n = 0; n < model.tissue_voxels(); ++n) cells += model.state(n).motor_neurons * voxel_mm3_;
+  return initial_pool_ > 0 ? cells / initial_pool_ : nan;
+}
+
+ReadoutRow Readouts::measure(double time_s, const TissueModel& model, const SystemicState& systemic,
+                             const std::vector<float>& no, const std::vector<float>& tnf, const std::vector<float>& ifn,
+                             const std::vector<float>& nrtn) const {
+  const ModelSettings& settings = model.spec().settings;
+  const TissueModelParams& q = model.params();
+  const LabelledGrid& labels = problem_.labels;
+  const std::size_t segments = labels.segments.size();
+  std::vector<double> pool_cells(segments * 2, 0.0);
+  double cells = 0.0, msc_cells = 0.0;
+  Mean activated_gray, microglia_pools, astro_gray, barrier_gray, barrier_white, adhesion_gray, no_gray, no_white,
+      no_pools, tnf_gray, ifn_gray, nrtn_gray, decay_gray, decay_white;
+  double no_max = 0.0;
+  Correlation astro_microglia;
+  const SystemicDrivers drivers = systemic.at(settings, time_s);
+  for (std::size_t n = 0; n < model.tissue_voxels(); ++n) {
+    const std::uint32_t v = model.voxel(n);
+    const VoxelInputs& in = model.inputs(n);
+    const CellState& s = model.state(n);
+    const std::uint8_t t = labels.tissue[v];
+    const bool gray = is_gray(t);
+    const bool pool = t == std::uint8_t(Tissue::motor_neuron_pool);
+    const double mn = s.motor_neurons * voxel_mm3_;
+    cells += mn;
+    msc_cells += s.msc * voxel_mm3_;
+    if (pool && labels.segment[v] > 0) pool_cells[2 * (labels.segment[v] - 1u) + std::size_t(side_[n])] += mn;
+    no_max = std::max(no_max, double(no[v]));
+    const SpeciesTerms terms = species_terms(q, in, drivers, s);
+    if (gray) {
+      activated_gray.add(microglia_density(q, in, s) * s.microglia);
+      astro_gray.add(s.astrocytes);
+      barrier_gray.add(s.barrier);
+      adhesion_gray.add(s.adhesion);
+      no_gray.add(no[v]);
+      tnf_gray.add(tnf[v] * 1e3);
+      ifn_gray.add(ifn[v] * 1e3);
+      nrtn_gray.add(nrtn[v] * 1e3);
+      decay_gray.add(terms.no_decay);
+    } else {
+      barrier_white.add(s.barrier);
+      no_white.add(no[v]);
+      decay_white.add(terms.no_decay);
+    }
+    if (pool) {
+      microglia_pools.add(s.microglia);
+      no_pools.add(no[v]);
+    }
+    // Mutant-free astrocytes against activated microglia, over the ventral horns (Yamanaka 2008).
+    if (t == std::uint8_t(Tissue::ventral_horn) || pool)
+      astro_microglia.add((1.0 - in.sod1_astrocytes) * in.astrocytes, microglia_density(q, in, s) * s.microglia);
+  }
+  const double f = initial_pool_ > 0 ? cells / initial_pool_ : nan;
+  ReadoutRow row = {{"time_d", time_s / 86400.0},
+                    {"mn_fraction", f},
+                    {"bbb_score", locomotor_score(settings, f)},
+                    {"mn_pool_per_side", cells * settings.counted_fraction / 2.0}};
+  for (std::size_t k = 0; k < segments; ++k) {
+    // MNs per ventral horn per section: the pool of one side of the segment, the share a Nissl
+    // count includes, spread over the segment's sections; the mean of both sides.
+    const double sections = segment_length_um_[k] / settings.section_thickness_um;
+    const double per_side = 0.5 * (pool_cells[2 * k] + pool_cells[2 * k + 1]);
+    row.emplace_back("mn_per_section_" + labels.segments[k].name, per_side * settings.counted_fraction / sections);
+  }
+  const std::vector<std::pair<std::string, double>> rest = {
+      {"activated_microglia_gray_per_mm3", activated_gray.value()},
+      {"microglia_activation_pools", microglia_pools.value()},
+      {"astrocyte_reactivity_gray", astro_gray.value()},
+      {"barrier_gray", barrier_gray.value()},
+      {"barrier_white", barrier_white.value()},
+      {"adhesion_gray", adhesion_gray.value()},
+      {"permeability_gray_rel", 1.0 + settings.eb_leak_gain * (1.0 - barrier_gray.value())},
+      {"no_gray_nM", no_gray.value()},
+      {"no_white_nM", no_white.value()},
+      {"no_pools_nM", no_pools.value()},
+      {"no_max_nM", no_max},
+      {"no_decay_gray_per_s", decay_gray.value()},
+      {"no_decay_white_per_s", decay_white.value()},
+      {"tnf_gray_pM", tnf_gray.value()},
+      {"ifng_gray_pM", ifn_gray.value()},
+      {"nrtn_gray_pM", nrtn_gray.value()},
+      {"msc_tissue_cells", msc_cells},
+      {"msc_plasma_cells", systemic.plasma_msc},
+      {"msc_lung_cells", systemic.lung_msc},
+      {"msc_signal", drivers.msc_signal},
+      {"astrocyte_microglia_correlation", astro_microglia.value()}};
+  row.insert(row.end(), rest.begin(), rest.end());
+  return row;
+}
+
+ReadoutRow Readouts::evans_blue(const std::vector<float>& eb) const {
+  const LabelledGrid& labels = problem_.labels;
+  Mean gray, white;
+  std::vector<Mean> per_segment(labels.segments.size());
+  for (std::size_t v = 0; v < eb.size(); ++v) {
+    const std::uint8_t t = labels.tissue[v];
+    if (!is_parenchyma(t)) continue;
+    const double ug = evans_blue_ug_per_g(eb[v]);
+    if (is_gray(t)) {
+      gray.add(ug);
+      if (labels.segment[v] > 0) per_segment[labels.segment[v] - 1u].add(ug);
+    } else {
+      white.add(ug);
+    }
+  }
+  ReadoutRow row = {{"eb_gray_ug_per_g", gray.value()}, {"eb_white_ug_per_g", white.value()}};
+  for (std::size_t k = 0; k < per_segment.size(); ++k)
+    row.emplace_back("eb_gray_" + labels.segments[k].name + "_ug_per_g", per_segment[k].value());
+  return row;
+}
+
+}  // namespace cordsim

@@ -1,0 +1,48 @@
+#pragma once
+// Readouts that mirror the lab assays (science.md §6, docs/model.md "Readouts"): the lumbar MN
+// pool and the locomotor score, MN counts per ventral horn per virtual Nissl section by segment,
+// glia, barrier, NO and cytokine statistics per region, neurturin, MSC, the voxelwise correlation
+// of mutant-free astrocytes with activated microglia, and Evans Blue µg/g per region.
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "host/model/problem.hpp"
+#include "host/model/tissue_model.hpp"
+
+namespace cordsim {
+
+// One row of readouts: ordered (name, value) pairs; NaN where a value is undefined.
+using ReadoutRow = std::vector<std::pair<std::string, double>>;
+
+// BBB(f) = 21 · clamp((f − f₀)/(f₁ − f₀), 0, 1).
+double locomotor_score(const ModelSettings& settings, double mn_fraction);
+
+// Micrograms of Evans Blue per gram of tissue for a concentration in nM (EB 960.8 g/mol; tissue
+// 1.04 g/mL).
+double evans_blue_ug_per_g(double nM);
+
+class Readouts {
+ public:
+  Readouts(const Problem& problem, const TissueModel& model);
+
+  // Surviving fraction of the lumbar MN pool.
+  double mn_fraction(const TissueModel& model) const;
+
+  ReadoutRow measure(double time_s, const TissueModel& model, const SystemicState& systemic,
+                     const std::vector<float>& no, const std::vector<float>& tnf, const std::vector<float>& ifn,
+                     const std::vector<float>& nrtn) const;
+
+  // Evans Blue per region after an assay: gray, white, and gray per segment (µg/g).
+  ReadoutRow evans_blue(const std::vector<float>& eb) const;
+
+ private:
+  const Problem& problem_;
+  double voxel_mm3_ = 0.0;
+  double initial_pool_ = 0.0;  // cells in all MN pools
+  std::vector<double> segment_length_um_;
+  std::vector<int> side_;      // per tissue voxel: 0 left, 1 right of the midline
+};
+
+}  // namespace cordsim
