@@ -20,6 +20,19 @@
 // two segment centres every dimension p blends as p = p₁ + (p₂ − p₁)·(3t² − 2t³),
 // t = (z − z₁)/(z₂ − z₁): continuous with a continuous slope, and equal to the segment's value at
 // its centre. Beyond the first and last centres the values stay constant.
+//
+// Voxel labels. Each slice takes the cross-section at its centre z (the shape changes by well under
+// a micrometre across one voxel's thickness, so only x and y are sampled). A voxel whose centre and
+// whose 8 in-plane neighbours' centres fall in one class gets that class. A boundary voxel is
+// sampled at 3 × 3 points (its centre and ±h/3 along x and y), the share of each class being its
+// partial volume, and gets the class with the largest partial volume plus the error carried from
+// the boundary voxels labelled before it in the slice (row by row, among the classes present in the
+// voxel; ties go to the centre's class, then to the lower label). Each class's voxel count per slice
+// thus follows its partial-volume sum to within about a voxel, and volumes converge under
+// refinement even for the motor-neuron pools, a few voxels across at 20 µm, where counting centres
+// alone depends on how the outline falls on the lattice (2.3% between 20 and 10 µm for the mouse
+// L4 pools). Labelling is deterministic; the left half is labelled and mirrored, as the
+// cross-section is symmetric in x and the grid is centred on x = 0.
 #include <string>
 #include <vector>
 
@@ -74,6 +87,7 @@ class ParametricCord : public GeometrySource {
     double semi_axis_x_um, semi_axis_y_um, butterfly_scale, dorsal_horn_scale, ventral_horn_scale;
   };
   CrossSection cross_section(double z_um) const;
+  // The class at the point (x, y) of a cross-section (label_slice samples it per voxel).
   Tissue classify(const CrossSection& section, double x_um, double y_um) const;
 
  private:

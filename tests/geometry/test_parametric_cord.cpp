@@ -100,8 +100,9 @@ TEST(ParametricCord, CrossSectionVariesSmoothlyAlongTheCord) {
   EXPECT_LE(largest_step, 2 * g.grid.spacing_um[0]);
 }
 
-// Volumes per tissue class at 20 µm and 10 µm (segment L4) agree within 2%; the mouse's
-// motor-neuron pools, ~10 voxels across at 20 µm, within 5%.
+// Volumes per tissue class at 20 µm and 10 µm (segment L4) agree within 2%, including the mouse's
+// motor-neuron pools, ~9 × 6 voxels across at 20 µm: boundary voxels are labelled by partial
+// volume, so a class's voxel count does not depend on how its outline falls on the lattice.
 TEST(ParametricCord, VolumesConvergeUnderRefinement) {
   for (const char* mesh : {"rat_lumbar.toml", "mouse_lumbar.toml"}) {
     const auto volumes = [&](double h) {
@@ -119,8 +120,7 @@ TEST(ParametricCord, VolumesConvergeUnderRefinement) {
       const double relative = std::abs(coarse[i] - fine[i]) / fine[i];
       std::printf("%s L4 %s: %.5f mm^3 (20 um) vs %.5f mm^3 (10 um), difference %.3f%%\n", mesh, names[i], coarse[i],
                   fine[i], 100 * relative);
-      const bool small_pool = std::string(mesh) == "mouse_lumbar.toml" && i == 4;
-      EXPECT_LT(relative, small_pool ? 0.05 : 0.02) << mesh << " " << names[i];
+      EXPECT_LT(relative, 0.02) << mesh << " " << names[i];
     }
   }
 }
