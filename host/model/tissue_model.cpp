@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "host/geometry/geometry.hpp"
+#include "host/geometry/labels.hpp"
 
 namespace cordsim {
 namespace {
@@ -66,9 +67,22 @@ TissueModel::TissueModel(const Scenario& scenario, const Problem& problem)
   params_.no_parenchymal_decay = scenario.species[std::size_t(index.no)].decay_per_s;
   params_.capillary_surface_gray = problem.labels.properties.capillary_surface_gray_per_um * 1e3;
   const TissueFields fields = tissue_fields(problem.labels, count_tissue(problem.labels));
+  const LabelledGrid& labels = problem.labels;
+  const GridSpec& g = labels.grid;
+  const double midline = g.origin_um[0] + 0.5 * g.shape[0] * g.spacing_um[0];
+  horn_initial_.assign(2 * labels.segments.size(), 0.0);
   for (std::size_t v = 0; v < problem.tissue.size(); ++v) {
     if (!problem.tissue[v]) continue;
     voxel_.push_back(std::uint32_t(v));
+    const std::uint8_t t = labels.tissue[v];
+    int horn = -1;
+    if ((t == std::uint8_t(Tissue::ventral_horn) || t == std::uint8_t(Tissue::motor_neuron_pool)) && labels.segment[v] > 0) {
+      const int i = int(v % std::size_t(g.shape[0]));
+      const int side = g.origin_um[0] + (i + 0.5) * g.spacing_um[0] < midline ? 0 : 1;
+      horn = 2 * (labels.segment[v] - 1) + side;
+      horn_initial_[std::size_t(horn)] += fields.motor_neuron_density[v];
+    }
+    horn_.push_back(horn);
     VoxelInputs in{};
     in.motor_neurons_initial = fields.motor_neuron_density[v];
     in.microglia_baseline = fields.microglia_density[v];
@@ -87,14 +101,23 @@ TissueModel::TissueModel(const Scenario& scenario, const Problem& problem)
   }
 }
 
+void TissueModel::update_injury() {
+  horn_injury_.assign(horn_initial_.size(), 0.0);
+  for (std::size_t i = 0; i < voxel_.size(); ++i)
+    if (horn_[i] >= 0) horn_injury_[std::size_t(horn_[i])] += states_[i].motor_neurons;
+  for (std::size_t h = 0; h < horn_injury_.size(); ++h)
+    horn_injury_[h] = horn_initial_[h] > 0 ? 1.0 - horn_injury_[h] / horn_initial_[h] : 0.0;
+}
+
 void TissueModel::advance(const std::vector<float>& no, const std::vector<float>& tnf, const std::vector<float>& ifn,
                           const std::vector<float>& nrtn, const SystemicDrivers& drivers, double dt) {
   const long n = long(voxel_.size());
   const int order = spec_.settings.reaction_order;
+  update_injury();
 #pragma omp parallel for schedule(static)
   for (long i = 0; i < n; ++i) {
     const std::size_t v = voxel_[std::size_t(i)];
-    const LocalFields c{no[v], tnf[v], ifn[v], nrtn[v]};
+    const LocalFields c{no[v], tnf[v], ifn[v], nrtn[v], injury(std::size_t(i))};
     states_[std::size_t(i)] = advance_cell_state(params_, inputs_[std::size_t(i)], c, drivers, states_[std::size_t(i)], dt, order);
   }
 }

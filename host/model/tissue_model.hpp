@@ -72,12 +72,19 @@ class TissueModel {
   void state_field(int state, std::vector<float>& grid) const;
   void mutant_astrocyte_field(std::vector<float>& grid) const;
 
+  // The injury signal D of tissue voxel n (its horn's MN loss), as of the last update.
+  double injury(std::size_t n) const { return horn_[n] < 0 ? 0.0 : horn_injury_[std::size_t(horn_[n])]; }
+  void update_injury();
+
  private:
   ModelSpec spec_;
   TissueModelParams params_;
   std::size_t grid_voxels_ = 0;
   std::vector<std::uint32_t> voxel_;
   std::vector<VoxelInputs> inputs_;
+  std::vector<int> horn_;                   // per tissue voxel: its ventral horn (2·segment + side), or −1
+  std::vector<double> horn_initial_;        // MNs (cells/mm³ summed over pool voxels) per horn
+  std::vector<double> horn_injury_;         // D per horn, refreshed before every state update
   std::vector<CellState> states_;
 };
 

@@ -119,9 +119,12 @@ struct VoxelInputs {
   double sod1_microglia;         // s_M
 };
 
-// The diffusing species a voxel sees (nM).
+// What a voxel sees of its surroundings: the diffusing species (nM), and the injury signal D,
+// the MN loss 1 − N/N₀ of its ventral horn (one segment, one side; 0 outside the ventral horns):
+// microglia and astrocytes across the horn respond to the motor neurons dying in its pool.
 struct LocalFields {
   double no, tnf, ifn, neurturin;
+  double injury;
 };
 
 // Scenario-wide drivers at the current time.
@@ -150,14 +153,10 @@ struct StateRates {
   double l[kCellStates];
 };
 
-CORDSIM_HD double local_mn_loss(const VoxelInputs& v, const CellState& s) {
-  return v.motor_neurons_initial > 0 ? 1.0 - s.motor_neurons / v.motor_neurons_initial : 0.0;
-}
-
 CORDSIM_HD StateRates state_rates(const TissueModelParams& q, const VoxelInputs& v, const LocalFields& c,
                                   const SystemicDrivers& g, const CellState& s) {
   StateRates r{};
-  const double injury = local_mn_loss(v, s);
+  const double injury = c.injury;
   const double h_nrtn = hill(c.neurturin, q.neurturin_half, 1.0);
   const double h_tnf = hill(c.tnf, q.tnf_receptor_half, 1.0);
   const double h_ifn = hill(c.ifn, q.interferon_half, 1.0);
