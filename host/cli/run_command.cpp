@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <memory>
 
 #include "cordsim/build_info.hpp"
@@ -15,6 +16,7 @@
 #include "host/config/scenario.hpp"
 #include "host/geometry/geometry.hpp"
 #include "host/io/run_output.hpp"
+#include "host/io/summary.hpp"
 #include "host/model/problem.hpp"
 #include "host/solver/stepper.hpp"
 #include "kernels/backend.hpp"
@@ -79,7 +81,31 @@ void log_setup(const Scenario& s, const Problem& p, const Stepper& stepper) {
   }
 }
 
+// summary.json: what a sweep's --collect tabulates. Model readouts are added with one line each
+// in run() (summary.add("onset_day", ...)). The final fields are downloaded once more here, since
+// output.fields may leave species out of the frames.
+RunSummary run_summary(const Scenario& s, const Problem& p, const Stepper& stepper, const Backend& backend,
+                       double wall_s) {
+  RunSummary summary;
+  summary.add("scenario", s.name);
+  summary.add("final_time_s", stepper.time());
+  summary.add("wall_time_s", wall_s);
+  summary.add("stencil_sweeps", stepper.total_steps());
+  summary.add("tissue_voxels", p.tissue_voxels());
+  std::vector<float> field(std::size_t(p.dims.size()));
+  for (std::size_t i = 0; i < p.species.size(); ++i) {
+    backend.get_concentration(int(i), field.data());
+    float peak = -std::numeric_limits<float>::infinity();  // stays so (null in JSON) without tissue
+    for (std::size_t v = 0; v < field.size(); ++v)
+      if (p.tissue[v] && field[v] > peak) peak = field[v];
+    summary.add("total_" + p.species[i].name + "_ymol", backend.total_amount(int(i)));
+    summary.add("max_" + p.species[i].name + "_nM", double(peak));
+  }
+  return summary;
+}
+
 int run(const RunOptions& options) {
+  const auto began = std::chrono::steady_clock::now();
   Scenario scenario =
       options.scenario_path.empty()
           ? parse_scenario(build_info::demo_scenario, "<built-in demo>", options.overrides)
@@ -143,6 +169,11 @@ int run(const RunOptions& options) {
                  scenario.run.duration_s, 100.0 * times[n] / scenario.run.duration_s, stepper.total_steps(), elapsed);
   }
   solver_log.write((output.staging_dir() / "solver_log.csv").string());
+  RunSummary summary = run_summary(scenario, problem, stepper, *backend,
+                                   std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+  // Model readouts go here, one line each, e.g. summary.add("onset_day", onset_day);
+  summary.write(output.staging_dir());
+  if (options.before_commit) options.before_commit(output.staging_dir());
   announce_paraview_files(output.commit());
   return exit_ok;
 }
