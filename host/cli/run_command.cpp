@@ -46,11 +46,7 @@ void log_setup(const Scenario& s, const Problem& p, const Stepper& stepper) {
                g.shape[0], g.shape[1], g.shape[2], g.spacing_um[0], g.spacing_um[1], g.spacing_um[2],
                g.origin_um[0], g.origin_um[1], g.origin_um[2], p.tissue_voxels(),
                100.0 * double(p.tissue_voxels()) / voxels);
-  // Back-end memory: 7 float arrays per species (c, scratch, gx, gy, gz, diag, rhs) + the mask,
-  // and with any implicit species one shared solver workspace: 6 float64 vectors and the coarse
-  // multigrid levels (3 float64 + 5 float32 + 1 byte per coarse voxel, 1/7 of the voxels): 55 B.
-  const bool any_implicit = std::any_of(s.species.begin(), s.species.end(), [](const SpeciesSpec& sp) { return sp.implicit(); });
-  const std::size_t bytes_per_voxel = 28 * p.species.size() + 1 + (any_implicit ? 55 : 0);
+  const std::size_t bytes_per_voxel = scenario_backend_bytes_per_voxel(s);
   spdlog::info("back-end memory {:.1f} MiB ({} bytes/voxel)", voxels * double(bytes_per_voxel) / (1 << 20),
                bytes_per_voxel);
   for (std::size_t i = 0; i < s.species.size(); ++i) {
