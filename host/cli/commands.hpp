@@ -27,6 +27,9 @@ struct RunOptions {
   std::vector<std::string> overrides;
   bool overwrite = false;
   BackendChoice backend;
+  // Called with the staging directory after summary.json is written and before the commit, so
+  // that a caller's own files (a sweep row's row.json) appear together with the run or not at all.
+  std::function<void(const std::filesystem::path& staging_dir)> before_commit;
 };
 
 int run_command(const RunOptions& options);

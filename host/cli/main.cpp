@@ -1,9 +1,10 @@
-// cordsim: command-line entry point. Subcommands: run, mesh, bench.
+// cordsim: command-line entry point. Subcommands: run, validate, sweep, mesh, bench.
 #include <CLI/CLI.hpp>
 
 #include "cordsim/build_info.hpp"
 #include "host/cli/commands.hpp"
 #include "host/cli/mesh_command.hpp"
+#include "host/cli/sweep_command.hpp"
 
 int main(int argc, char** argv) {
   using namespace cordsim;
@@ -26,6 +27,38 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--threads", run.backend.threads, "OpenMP threads of the CPU back end (default: all)")
       ->check(CLI::NonNegativeNumber);
   run_cmd->add_option("--device", run.backend.device, "CUDA device index")->check(CLI::NonNegativeNumber);
+
+  ValidateOptions validate;
+  CLI::App* validate_cmd = app.add_subcommand(
+      "validate", "Check a scenario without running it; print grid, memory, stability limits, output size and run time");
+  validate_cmd->add_option("scenario", validate.scenario_path, "Scenario TOML file (default: the built-in demo)");
+  validate_cmd->add_option("--set", validate.overrides, "Override a scenario key, as for run (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  validate_cmd->add_option("--threads", validate.threads, "OpenMP threads of the CPU back end (default: all)")
+      ->check(CLI::NonNegativeNumber);
+  validate_cmd->add_flag("--full", validate.full,
+                         "Build the problem and CPU back end even for a large grid (exact stability limits)");
+
+  SweepOptions sweep;
+  CLI::App* sweep_cmd = app.add_subcommand(
+      "sweep", "List, run one row of, or collect a parameter sweep or virtual cohort (a sweep TOML file)");
+  sweep_cmd->add_option("file", sweep.file, "Sweep TOML file (scenarios/sweeps/)")->required();
+  CLI::Option_group* sweep_mode = sweep_cmd->add_option_group("mode", "what to do with the sweep");
+  sweep_mode->add_flag("--list", sweep.list, "Print the rows: index, label, overrides");
+  sweep_mode->add_option("--index", sweep.index, "Run row N (0-based, e.g. $SLURM_ARRAY_TASK_ID)")
+      ->check(CLI::NonNegativeNumber);
+  sweep_mode->add_flag("--collect", sweep.collect,
+                       "Merge the finished rows' summaries and parameters into DIR/<name>/sweep_results.csv");
+  sweep_mode->require_option(1);
+  sweep_cmd->add_option("--out,-o", sweep.out_dir,
+                        "Sweep directory DIR; rows run into DIR/<name>/row_NNNN (default: ./<name>_sweep)");
+  sweep_cmd->add_flag("--overwrite", sweep.overwrite, "Run a row again even if it has finished");
+  sweep_cmd->add_option("--backend", sweep.backend.kind, "cpu, cuda, or auto (CUDA when a device is present)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  sweep_cmd->add_option("--threads", sweep.backend.threads, "OpenMP threads of the CPU back end (default: all)")
+      ->check(CLI::NonNegativeNumber);
+  sweep_cmd->add_option("--device", sweep.backend.device, "CUDA device index")->check(CLI::NonNegativeNumber);
 
   MeshOptions mesh;
   CLI::App* mesh_cmd = app.add_subcommand(
@@ -54,6 +87,8 @@ int main(int argc, char** argv) {
     return code == 0 ? exit_ok : (e.get_exit_code() == 0 ? exit_ok : exit_usage);
   }
   if (*run_cmd) return run_command(run);
+  if (*validate_cmd) return validate_command(validate);
+  if (*sweep_cmd) return sweep_command(sweep);
   if (*mesh_cmd) return mesh_command(mesh);
   return bench_command(bench);
 }

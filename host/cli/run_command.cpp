@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <memory>
 
 #include "cordsim/build_info.hpp"
@@ -15,6 +16,7 @@
 #include "host/config/scenario.hpp"
 #include "host/geometry/geometry.hpp"
 #include "host/io/run_output.hpp"
+#include "host/io/summary.hpp"
 #include "host/model/als_run.hpp"
 #include "host/model/problem.hpp"
 #include "host/solver/stepper.hpp"
@@ -45,11 +47,7 @@ void log_setup(const Scenario& s, const Problem& p, const Stepper& stepper) {
                g.shape[0], g.shape[1], g.shape[2], g.spacing_um[0], g.spacing_um[1], g.spacing_um[2],
                g.origin_um[0], g.origin_um[1], g.origin_um[2], p.tissue_voxels(),
                100.0 * double(p.tissue_voxels()) / voxels);
-  // Back-end memory: 7 float arrays per species (c, scratch, gx, gy, gz, diag, rhs) + the mask,
-  // and with any implicit species one shared solver workspace: 6 float64 vectors and the coarse
-  // multigrid levels (3 float64 + 5 float32 + 1 byte per coarse voxel, 1/7 of the voxels): 55 B.
-  const bool any_implicit = std::any_of(s.species.begin(), s.species.end(), [](const SpeciesSpec& sp) { return sp.implicit(); });
-  const std::size_t bytes_per_voxel = 28 * p.species.size() + 1 + (any_implicit ? 55 : 0);
+  const std::size_t bytes_per_voxel = scenario_backend_bytes_per_voxel(s);
   spdlog::info("back-end memory {:.1f} MiB ({} bytes/voxel)", voxels * double(bytes_per_voxel) / (1 << 20),
                bytes_per_voxel);
   for (std::size_t i = 0; i < s.species.size(); ++i) {
@@ -80,7 +78,31 @@ void log_setup(const Scenario& s, const Problem& p, const Stepper& stepper) {
   }
 }
 
+// summary.json: what a sweep's --collect tabulates. Model readouts are added with one line each
+// in run() (summary.add("onset_day", ...)). The final fields are downloaded once more here, since
+// output.fields may leave species out of the frames.
+RunSummary run_summary(const Scenario& s, const Problem& p, const Stepper& stepper, const Backend& backend,
+                       double wall_s) {
+  RunSummary summary;
+  summary.add("scenario", s.name);
+  summary.add("final_time_s", stepper.time());
+  summary.add("wall_time_s", wall_s);
+  summary.add("stencil_sweeps", stepper.total_steps());
+  summary.add("tissue_voxels", p.tissue_voxels());
+  std::vector<float> field(std::size_t(p.dims.size()));
+  for (std::size_t i = 0; i < p.species.size(); ++i) {
+    backend.get_concentration(int(i), field.data());
+    float peak = -std::numeric_limits<float>::infinity();  // stays so (null in JSON) without tissue
+    for (std::size_t v = 0; v < field.size(); ++v)
+      if (p.tissue[v] && field[v] > peak) peak = field[v];
+    summary.add("total_" + p.species[i].name + "_ymol", backend.total_amount(int(i)));
+    summary.add("max_" + p.species[i].name + "_nM", double(peak));
+  }
+  return summary;
+}
+
 int run(const RunOptions& options) {
+  const auto began = std::chrono::steady_clock::now();
   Scenario scenario =
       options.scenario_path.empty()
           ? parse_scenario(build_info::demo_scenario, "<built-in demo>", options.overrides)
@@ -93,9 +115,13 @@ int run(const RunOptions& options) {
     const std::filesystem::path out_dir = options.out_dir.empty() ? std::filesystem::path(scenario.name + "_out")
                                                                   : std::filesystem::path(options.out_dir);
     ProgressReporter progress(scenario.run.duration_s, ProgressReporter::stdout_is_terminal());
-    const AlsRunResult result = run_als_model(scenario, problem, *backend, out_dir, options.overwrite,
-                                              build_info::version,
-                                              [&](double t, long sweeps) { progress.update(t, sweeps); });
+    AlsRunOptions als;
+    als.out_dir = out_dir;
+    als.overwrite = options.overwrite;
+    als.version = build_info::version;
+    als.progress = [&](double t, long sweeps) { progress.update(t, sweeps); };
+    als.before_commit = options.before_commit;
+    const AlsRunResult result = run_als_model(scenario, problem, *backend, als);
     progress.clear();
     announce_paraview_files(result.xdmf);
     return exit_ok;
@@ -155,6 +181,11 @@ int run(const RunOptions& options) {
                  scenario.run.duration_s, 100.0 * times[n] / scenario.run.duration_s, stepper.total_steps(), elapsed);
   }
   solver_log.write((output.staging_dir() / "solver_log.csv").string());
+  RunSummary summary = run_summary(scenario, problem, stepper, *backend,
+                                   std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+  // Model readouts go here, one line each, e.g. summary.add("onset_day", onset_day);
+  summary.write(output.staging_dir());
+  if (options.before_commit) options.before_commit(output.staging_dir());
   announce_paraview_files(output.commit());
   return exit_ok;
 }

@@ -12,6 +12,7 @@
 
 #include "host/geometry/geometry.hpp"
 #include "host/io/run_output.hpp"
+#include "host/io/summary.hpp"
 #include "host/model/readouts.hpp"
 #include "host/model/tissue_model.hpp"
 #include "host/solver/stepper.hpp"
@@ -51,8 +52,8 @@ class AlsRun {
     for (const ModelEvent& e : scenario.model->events) pending_.push_back({e, e.time_s});
   }
 
-  AlsRunResult run(const std::filesystem::path& out_dir, bool overwrite, const std::string& version,
-                   const std::function<void(double, long)>& progress) {
+  AlsRunResult run(const AlsRunOptions& options) {
+    const std::filesystem::path& out_dir = options.out_dir;
     std::vector<FieldDescription> fields;
     for (const SpeciesSpec& s : scenario_.species) fields.push_back({s.name, "nM", s.name + " concentration"});
     for (int i = 0; i < kCellStates; ++i) fields.push_back({kStateNames[i], kStateUnits[i], kStateLongNames[i]});
@@ -65,7 +66,8 @@ class AlsRun {
                  settings_.reaction_order == 2 ? "midpoint" : "Euler", times.size(), fields.size(),
                  double(expected) / 1048576.0);
     check_disk_space(out_dir, expected);
-    RunOutput output(out_dir, overwrite, scenario_, {version, backend_.description()}, fields, problem_.tissue);
+    RunOutput output(out_dir, options.overwrite, scenario_, {options.version, backend_.description()}, fields,
+                     problem_.tissue);
     add_label_fields(output, problem_.labels);
 
     std::vector<std::vector<float>> frame(fields.size());
@@ -118,11 +120,12 @@ class AlsRun {
         write_frame();
         ++next_output;
       }
-      if (progress) progress(time_, stepper_.total_steps());
+      if (options.progress) options.progress(time_, stepper_.total_steps());
     }
     write_tables(output.staging_dir());
     spdlog::info("ALS model: onset {} d, early disease {} d, end stage {} d", json_number(milestone("onset") / kDay),
                  json_number(milestone("early_disease") / kDay), json_number(milestone("end_stage") / kDay));
+    if (options.before_commit) options.before_commit(output.staging_dir());
     return {output.commit()};
   }
 
@@ -269,7 +272,7 @@ class AlsRun {
       eb_csv_ += "\n";
     }
     eb_csv_ += fmt::format("{:.6g},{}", time_ / kDay, label);
-    for (const auto& [name, value] : row) eb_csv_ += "," + json_number(value);
+    for (const auto& [name, value] : row) eb_csv_ += "," + csv_cell(value);
     eb_csv_ += "\n";
     for (const auto& [name, value] : row) {
       last_eb_[name] = value;
@@ -287,7 +290,7 @@ class AlsRun {
       readouts_csv_ += "\n";
     }
     readouts_csv_ += label;
-    for (const auto& [name, value] : row) readouts_csv_ += "," + json_number(value);
+    for (const auto& [name, value] : row) readouts_csv_ += "," + csv_cell(value);
     readouts_csv_ += "\n";
     if (!label.empty())
       for (const auto& [name, value] : row) summary_.emplace_back(label + "_" + name, value);
@@ -304,17 +307,17 @@ class AlsRun {
     write("evans_blue.csv", eb_csv_);
     write("events.csv", "time_d,kind,label,where\n" + events_csv_);
     const double onset = milestone("onset"), early = milestone("early_disease"), end = milestone("end_stage");
-    std::string json = fmt::format("{{\n  \"scenario\": \"{}\",\n  \"duration_simulated_d\": {}", scenario_.name,
-                                   json_number(scenario_.run.duration_s / kDay));
-    const std::pair<std::string, double> head[] = {{"onset_d", onset / kDay},
-                                                   {"early_disease_d", early / kDay},
-                                                   {"end_stage_d", end / kDay},
-                                                   {"disease_duration_d", (end - onset) / kDay},
-                                                   {"final_mn_fraction", readouts_.mn_fraction(model_)}};
-    for (const auto& [name, value] : head) json += fmt::format(",\n  \"{}\": {}", name, json_number(value));
-    for (const auto& [name, value] : summary_) json += fmt::format(",\n  \"{}\": {}", name, json_number(value));
-    json += "\n}\n";
-    write("summary.json", json);
+    RunSummary summary;
+    summary.add("scenario", scenario_.name);
+    summary.add("final_time_s", time_);
+    summary.add("tissue_voxels", model_.tissue_voxels());
+    summary.add("onset_d", onset / kDay);
+    summary.add("early_disease_d", early / kDay);
+    summary.add("end_stage_d", end / kDay);
+    summary.add("disease_duration_d", (end - onset) / kDay);
+    summary.add("final_mn_fraction", readouts_.mn_fraction(model_));
+    for (const auto& [name, value] : summary_) summary.add(name, value);
+    summary.write(dir);
   }
 
   const Scenario& scenario_;
@@ -339,10 +342,9 @@ class AlsRun {
 }  // namespace
 
 AlsRunResult run_als_model(const Scenario& scenario, const Problem& problem, Backend& backend,
-                           const std::filesystem::path& out_dir, bool overwrite, const std::string& version,
-                           const std::function<void(double, long)>& progress) {
+                           const AlsRunOptions& options) {
   AlsRun run(scenario, problem, backend);
-  return run.run(out_dir, overwrite, version, progress);
+  return run.run(options);
 }
 
 }  // namespace cordsim

@@ -21,9 +21,15 @@ struct AlsRunResult {
   std::filesystem::path xdmf;  // committed output
 };
 
-// `progress(t, sweeps)` is called after every slow step.
+struct AlsRunOptions {
+  std::filesystem::path out_dir;
+  bool overwrite = false;
+  std::string version;
+  std::function<void(double t_s, long sweeps)> progress;  // after every slow step
+  std::function<void(const std::filesystem::path&)> before_commit;  // e.g. a sweep row's row.json
+};
+
 AlsRunResult run_als_model(const Scenario& scenario, const Problem& problem, Backend& backend,
-                           const std::filesystem::path& out_dir, bool overwrite, const std::string& version,
-                           const std::function<void(double, long)>& progress = nullptr);
+                           const AlsRunOptions& options);
 
 }  // namespace cordsim

@@ -53,7 +53,7 @@ const char* integrator_name(SpeciesSpec::Integrator integrator) {
 
 }  // namespace
 
-Stepper::Stepper(const Scenario& scenario, const Problem& problem, Backend& backend)
+Stepper::Stepper(const Scenario& scenario, const Problem& problem, Backend& backend, Setup setup)
     : scenario_(scenario), backend_(backend) {
   backend_.initialise(problem.dims, problem.spacing, int(problem.species.size()), problem.tissue.data());
   for (std::size_t s = 0; s < problem.species.size(); ++s) {
@@ -89,7 +89,7 @@ Stepper::Stepper(const Scenario& scenario, const Problem& problem, Backend& back
     info_.back().steps_per_interval = p.steps;
     info_.back().step_s = p.step_s;
     info_.back().stages = p.stages;
-    if (info.integrator == SpeciesSpec::Integrator::quasi_steady) solve_implicit(s, p);
+    if (info.integrator == SpeciesSpec::Integrator::quasi_steady && setup == Setup::run) solve_implicit(s, p);
   }
 }
 
@@ -225,6 +225,12 @@ std::vector<double> output_times(const RunSpec& run) {
   const long intervals = long(std::ceil(run.duration_s / run.output_interval_s * (1.0 - 1e-12)));
   for (long n = 1; n <= intervals; ++n) times.push_back(std::min(double(n) * run.output_interval_s, run.duration_s));
   return times;
+}
+
+std::size_t scenario_backend_bytes_per_voxel(const Scenario& scenario) {
+  const bool any_implicit = std::any_of(scenario.species.begin(), scenario.species.end(),
+                                        [](const SpeciesSpec& sp) { return sp.implicit(); });
+  return 28 * scenario.species.size() + 1 + (any_implicit ? 55 : 0);
 }
 
 }  // namespace cordsim

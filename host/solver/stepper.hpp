@@ -39,7 +39,10 @@ class Stepper {
  public:
   // Uploads the problem to the back end. Throws InputError (naming the time-step key and where
   // it was set) when the scenario asks for an unstable forward-Euler step.
-  Stepper(const Scenario& scenario, const Problem& problem, Backend& backend);
+  // `Setup::plan_only` (cordsim validate) stops after the stability limits and the step plans:
+  // the quasi-steady species are not solved, so the stepper must not be advanced.
+  enum class Setup { run, plan_only };
+  Stepper(const Scenario& scenario, const Problem& problem, Backend& backend, Setup setup = Setup::run);
 
   // Advances every species by `interval` seconds.
   // `progress`, if given, is called now and then with the fraction of the interval done.
@@ -93,5 +96,11 @@ class SolverLog {
 
 // The output times 0, Δ, 2Δ, …, T (the last interval shortened to end exactly at T).
 std::vector<double> output_times(const RunSpec& run);
+
+// Bytes per voxel the back end holds for the scenario: 7 float arrays per species (c, scratch, gx,
+// gy, gz, diag, rhs) + the mask, and with any implicit species one shared solver workspace: 6
+// float64 vectors and the coarse multigrid levels (3 float64 + 5 float32 + 1 byte per coarse
+// voxel, 1/7 of the voxels): 55 B.
+std::size_t scenario_backend_bytes_per_voxel(const Scenario& scenario);
 
 }  // namespace cordsim

@@ -1,0 +1,212 @@
+// `cordsim sweep` and `cordsim validate` as a user (or a cluster job array) runs them: rows run into
+// DIR/<name>/row_NNNN with row.json and summary.json, a finished row is not run again, --collect
+// merges the finished rows into one CSV and reports the missing ones; validate prints the derived
+// numbers of the demo and exits 0, and exits 2 with one line on a bad scenario, writing nothing.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "host/io/summary.hpp"
+
+namespace cordsim {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kSource(CORDSIM_SOURCE_DIR);
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "cordsim_sweep_XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+struct Result {
+  int status = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs cordsim in `cwd`, so that default output directories land there.
+Result cordsim(const std::string& arguments, const fs::path& cwd) {
+  const std::string command = "cd '" + cwd.string() + "' && " + CORDSIM_EXE + " " + arguments + " 2>&1";
+  Result r;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), &::pclose);
+  std::array<char, 4096> buffer{};
+  std::size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0) r.output.append(buffer.data(), n);
+  const int raw = ::pclose(pipe.release());
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
+}
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Three rows of the demo on a 100 µm grid for 10 simulated seconds: well under a second each.
+std::string tiny_sweep() {
+  return "[sweep]\nname = \"tiny\"\nscenario = \"" + (kSource / "scenarios/demo.toml").string() + R"("
+[set]
+grid.shape = [36, 26, 12]
+grid.spacing = ["100 um", "100 um", "200 um"]
+run.duration = "10 s"
+output.vtk = false
+[vary]
+species.NO.decay = ["0.35 1/s", "0.7 1/s", "1.4 1/s"]
+)";
+}
+
+TEST(SweepCommand, IndexRunsRowsAndCollectMergesTheFinishedOnes) {
+  const TempDir dir;
+  std::ofstream(dir.path() / "tiny.toml") << tiny_sweep();
+  const fs::path root = dir.path() / "tiny_sweep" / "tiny";  // the default DIR is ./<name>_sweep
+
+  const Result listed = cordsim("sweep tiny.toml --list", dir.path());
+  ASSERT_EQ(listed.status, 0) << listed.output;
+  EXPECT_NE(listed.output.find("    2  -      species.NO.decay=\"1.4 1/s\""), std::string::npos) << listed.output;
+
+  for (const char* index : {"0", "2"}) {
+    const Result r = cordsim(std::string("sweep tiny.toml --backend cpu --threads 1 --index ") + index, dir.path());
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  EXPECT_FALSE(fs::exists(root / "row_0001"));
+  const RunSummary row = read_flat_json(root / "row_0002" / "row.json");
+  EXPECT_EQ(std::get<double>(*row.find("row")), 2.0);
+  EXPECT_EQ(std::get<std::string>(*row.find("species.NO.decay")), "1.4 1/s");
+  EXPECT_NE(std::get<std::string>(*row.find("command")).find("--set 'species.NO.decay=\"1.4 1/s\"'"),
+            std::string::npos);
+  const RunSummary summary = read_flat_json(root / "row_0002" / "summary.json");
+  EXPECT_EQ(std::get<std::string>(*summary.find("scenario")), "demo");
+  EXPECT_EQ(std::get<double>(*summary.find("final_time_s")), 10.0);
+  EXPECT_GT(std::get<double>(*summary.find("total_NO_ymol")), 0.0);
+  EXPECT_GT(std::get<double>(*summary.find("max_NO_nM")), 0.0);
+  EXPECT_NE(summary.find("wall_time_s"), nullptr);
+
+  // A requeued task finds its row finished and leaves it as it is.
+  const auto written = fs::last_write_time(root / "row_0002" / "summary.json");
+  const Result again = cordsim("sweep tiny.toml --backend cpu --index 2", dir.path());
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_NE(again.output.find("already finished"), std::string::npos) << again.output;
+  EXPECT_EQ(fs::last_write_time(root / "row_0002" / "summary.json"), written);
+
+  const Result collected = cordsim("sweep tiny.toml --collect", dir.path());
+  ASSERT_EQ(collected.status, 0) << collected.output;
+  EXPECT_NE(collected.output.find("1 of 3 rows not finished: 1"), std::string::npos) << collected.output;
+  EXPECT_NE(collected.output.find("collected 2 of 3 rows"), std::string::npos) << collected.output;
+  const std::vector<std::string> csv = lines_of(read_text(root / "sweep_results.csv"));
+  ASSERT_EQ(csv.size(), 3u);
+  EXPECT_EQ(csv[0].rfind("row,label,species.NO.decay [1/s],scenario,final_time_s,wall_time_s,", 0), 0u) << csv[0];
+  EXPECT_NE(csv[0].find(",total_NO_ymol,max_NO_nM,"), std::string::npos) << csv[0];
+  EXPECT_EQ(csv[1].rfind("0,,0.35,demo,10,", 0), 0u) << csv[1];
+  EXPECT_EQ(csv[2].rfind("2,,1.4,demo,10,", 0), 0u) << csv[2];
+  // Faster decay leaves less NO in the tissue: the column is the runs' own result.
+  const auto total_no = [&](const std::string& line) {
+    std::vector<std::string> cells;
+    std::istringstream in(line);
+    for (std::string cell; std::getline(in, cell, ',');) cells.push_back(cell);
+    std::vector<std::string> names;
+    std::istringstream h(csv[0]);
+    for (std::string name; std::getline(h, name, ',');) names.push_back(name);
+    for (std::size_t c = 0; c < names.size(); ++c)
+      if (names[c] == "total_NO_ymol") return std::stod(cells.at(c));
+    return -1.0;
+  };
+  EXPECT_GT(total_no(csv[1]), total_no(csv[2]));
+}
+
+TEST(SweepCommand, OutOfRangeIndexAndNothingToCollectAreBadInput) {
+  const TempDir dir;
+  std::ofstream(dir.path() / "tiny.toml") << tiny_sweep();
+  const Result out_of_range = cordsim("sweep tiny.toml --index 3 --out runs", dir.path());
+  EXPECT_EQ(out_of_range.status, 2) << out_of_range.output;
+  EXPECT_EQ(out_of_range.output,
+            "cordsim: error: --index 3: out of range: sweep 'tiny' (tiny.toml) has 3 rows (0 to 2)\n");
+  const Result nothing = cordsim("sweep tiny.toml --collect --out runs", dir.path());
+  EXPECT_EQ(nothing.status, 2) << nothing.output;
+  EXPECT_NE(nothing.output.find("no finished row of sweep 'tiny' under 'runs/tiny'"), std::string::npos)
+      << nothing.output;
+  EXPECT_FALSE(fs::exists(dir.path() / "runs"));
+  const Result no_mode = cordsim("sweep tiny.toml", dir.path());
+  EXPECT_EQ(no_mode.status, 1) << no_mode.output;
+}
+
+TEST(ValidateCommand, DemoPrintsTheDerivedNumbersAndWritesNothing) {
+  const TempDir dir;
+  const Result r = cordsim("validate " + (kSource / "scenarios/demo.toml").string() + " --threads 1", dir.path());
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* expected : {
+           "scenario 'demo' (",
+           "grid: 144 x 104 x 48 voxels of 25 x 25 x 50 um = 718848 voxels; 513024 tissue voxels (71.4%)",
+           "memory: back end 58.3 MiB (85 bytes/voxel)",
+           "stability limits: from the assembled operator on the cpu",
+           "species NO: forward Euler; stability limit 0.02752 s; step 0.02475 s, 404 steps per output interval; "
+           "4848 stencil sweeps",
+           "species neurturin: forward Euler; stability limit 13.89 s; step 10 s, 1 steps per output interval",
+           "output: 13 frames of 3 field(s), float32, HDF5 + VTK; at most",
+           "run time: about 4.88e+03 stencil sweeps x 718848 voxels",
+       }) {
+    EXPECT_NE(r.output.find(expected), std::string::npos) << expected << "\n" << r.output;
+  }
+  EXPECT_TRUE(fs::is_empty(dir.path()));
+}
+
+TEST(ValidateCommand, LargeGridGetsTheInteriorEstimateWithoutBuildingTheProblem) {
+  const TempDir dir;
+  // 320 x 320 x 160 voxels: 16 M, 2.7 GiB for back end and host arrays; only the mask is built.
+  const Result r = cordsim("validate " + (kSource / "scenarios/demo.toml").string() +
+                               " --set grid.shape=[320,320,160] --set 'grid.spacing=\"12.5 um\"'",
+                           dir.path());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("stability limits: interior-voxel estimate"), std::string::npos) << r.output;
+  // 1 / (2·3300·3/12.5² + 0.7) = 0.007848 s.
+  EXPECT_NE(r.output.find("species NO: forward Euler; stability limit ~0.007848 s"), std::string::npos) << r.output;
+}
+
+TEST(ValidateCommand, BadScenarioExitsWithCodeTwoAndOneLine) {
+  const TempDir dir;
+  const Result unknown = cordsim("validate " + (kSource / "tests/data/bad/unknown_key.toml").string(), dir.path());
+  EXPECT_EQ(unknown.status, 2) << unknown.output;
+  EXPECT_EQ(unknown.output.rfind("cordsim: error: ", 0), 0u) << unknown.output;
+  EXPECT_EQ(lines_of(unknown.output).size(), 1u) << unknown.output;
+  const Result unstable = cordsim("validate " + (kSource / "scenarios/demo.toml").string() +
+                                      " --set 'run.time_step=\"1 s\"'",
+                                  dir.path());
+  EXPECT_EQ(unstable.status, 2) << unstable.output;
+  EXPECT_NE(unstable.output.find("run.time_step = \"1 s\": exceeds the explicit stability limit 0.02752 s"),
+            std::string::npos)
+      << unstable.output;
+  EXPECT_TRUE(fs::is_empty(dir.path()));
+}
+
+}  // namespace
+}  // namespace cordsim
