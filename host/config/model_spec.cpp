@@ -49,7 +49,7 @@ const std::vector<Row>& rows() {
       {{"motor_neurons", "tnf_toxicity", "w_TNF", "0.5", "", 0, 100, "assumption (L)", "TNF toxicity relative to NO's"}, &P::tnf_toxicity},
       {{"motor_neurons", "tnf_toxicity_hill", "n_TNF", "2", "", 1, 8, "assumption (L)", "steepness of TNF toxicity"}, &P::tnf_toxicity_hill},
       {{"motor_neurons", "tnf_receptor_half", "K_TNF", "100 pM", "pM", 1, 10000, "science.md §4: TNFR1 20–500 pM (L–M)", "TNF half-effect"}, &P::tnf_receptor_half},
-      {{"motor_neurons", "neurturin_survival_gain", "g", "1", "", 0, 100, "cal. 4 (MSC day-14 MN count)", "death ÷(1 + g Hill(NRTN))"}, &P::neurturin_survival_gain},
+      {{"motor_neurons", "neurturin_survival_gain", "g", "3", "", 0, 100, "cal. 4 (MSC day-14 MN count)", "death ÷(1 + g Hill(NRTN))"}, &P::neurturin_survival_gain},
       // microglia
       {{"microglia", "rate", "k_M", "0.2 1/d", "1/d", 0, 100, "assumption: days (M)", "activation kinetics"}, &P::microglia_rate},
       {{"microglia", "injury_drive", "a_dmg", "0.3", "", 0, 100, "cal. 5", "drive per unit local MN loss"}, &P::microglia_injury},
@@ -82,7 +82,7 @@ const std::vector<Row>& rows() {
       {{"barrier", "adhesion_wnt", "v_W", "2", "", 0, 100, "Matsuo 2024: VCAM-1 up (M); cal. 6", "V* ×(1 + v_W max(0, 1 − W))"}, &P::adhesion_wnt},
       {{"barrier", "adhesion_cytokine", "v_cyt", "2", "", 0, 100, "Matsuo 2024: VCAM-1 further up with TNF + IFN-γ (M); cal. 6", "V* ×(1 + v_cyt Hill(TNF) Hill(IFN))"}, &P::adhesion_cytokine},
       // MSC
-      {{"msc", "homing", "h", "2e-6 1/d", "1/d", 0, 1, "cal. 4 (MSC sparse in cord)", "(cells/mm³)/day per plasma cell per unit barrier damage"}, &P::msc_homing},
+      {{"msc", "homing", "h", "1e-3 1/d", "1/d", 0, 1, "cal. 4 (MSC sparse in cord)", "(cells/mm³)/day per plasma cell per unit barrier damage"}, &P::msc_homing},
       {{"msc", "loss_rate", "δ_MSC", "0.2 1/d", "1/d", 0, 100, "science.md §4: persist days to ~2 weeks (M)", "loss of MSC from the tissue"}, &P::msc_loss},
       {{"msc", "lung_fraction", "f_lung", "0.95", "", 0, 1, "science.md §4: ≪1% reach the CNS (M)", "share trapped in the lungs"}, nullptr, nullptr, &S::msc_lung_fraction},
       {{"msc", "plasma_clearance", "k_P", "1 1/h", "1/h", 1e-3, 1e3, "assumption (M)", "clearance of circulating MSC"}, nullptr, nullptr, &S::msc_plasma_clearance_per_s},
@@ -112,7 +112,7 @@ const std::vector<Row>& rows() {
       {{"readouts", "early_disease_score", "BBB_early", "16", "", 0, 21, "Magota 2021 day 0 (H)", "early disease: BBB first at or below"}, nullptr, nullptr, &S::early_disease_score},
       {{"readouts", "end_stage_score", "BBB_end", "3", "", 0, 21, "definition", "end stage: BBB first at or below"}, nullptr, nullptr, &S::end_stage_score},
       {{"readouts", "section_thickness", "t_sec", "30 um", "um", 1, 1000, "Nissl protocol (M)", "virtual section thickness"}, nullptr, nullptr, &S::section_thickness_um},
-      {{"readouts", "counted_fraction", "f_count", "0.1", "", 0, 1, "cal.: 15–30 MN per horn per section (L)", "share of lamina-IX neurons a large-MN Nissl count includes"}, nullptr, nullptr, &S::counted_fraction},
+      {{"readouts", "counted_fraction", "f_count", "0.11", "", 0, 1, "cal.: 15–30 MN per horn per section (L)", "share of lamina-IX neurons a large-MN Nissl count includes"}, nullptr, nullptr, &S::counted_fraction},
   };
   return table;
 }

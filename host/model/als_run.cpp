@@ -141,6 +141,10 @@ class AlsRun {
     Problem p = problem;
     TissueModel::SpeciesInputs in;
     model_.species_inputs(systemic_.at(settings_, 0.0), in);
+    add_scenario_sources(index_.no, in.no_source);
+    add_scenario_sources(index_.tnf, in.tnf_source);
+    add_scenario_sources(index_.ifn, in.ifn_source);
+    add_scenario_sources(index_.nrtn, in.nrtn_source);
     auto& no = p.species[std::size_t(index_.no)];
     no.source = in.no_source;
     no.decay = in.no_decay;
@@ -150,6 +154,12 @@ class AlsRun {
     p.species[std::size_t(index_.eb)].source.assign(p.tissue.size(), 0.f);
     problem_with_inputs_ = std::move(p);
     return problem_with_inputs_;
+  }
+
+  // The scenario's own [[source]] terms (e.g. cytokines given to the tissue) add to the model's.
+  void add_scenario_sources(int s, std::vector<float>& source) const {
+    const std::vector<float>& extra = problem_.species[std::size_t(s)].source;
+    for (std::size_t v = 0; v < source.size(); ++v) source[v] += extra[v];
   }
 
   int species_slot(int s) const {
@@ -172,7 +182,8 @@ class AlsRun {
   void transport(const SystemicDrivers& drivers, double h) {
     TissueModel::SpeciesInputs in;
     model_.species_inputs(drivers, in);
-    auto upload = [&](int s, const std::vector<float>* decay, const std::vector<float>& source) {
+    auto upload = [&](int s, const std::vector<float>* decay, std::vector<float>& source) {
+      add_scenario_sources(s, source);
       const SpeciesProblem& sp = problem_with_inputs_.species[std::size_t(s)];
       SpeciesCoefficients c = sp.coefficients();
       if (decay) c.decay = decay->data();
