@@ -219,19 +219,38 @@ CORDSIM_HD double& state_at(CellState& s, int i) {
   return *fields[i];
 }
 
-// Advances a voxel's states by dt with the fields and drivers frozen: exponential Euler (order 1)
-// or exponential midpoint (order 2), see (1).
+// One step of (1) for any production–loss system of N unknowns: `rates(x, p, l)` fills p and l
+// for the state x. Order 1: exponential Euler; order 2: exponential midpoint (rates re-evaluated
+// at the half-step state, then the full step taken from x with them).
+template <int N, class Rates>
+CORDSIM_HD void exponential_step(double (&x)[N], double dt, int order, const Rates& rates) {
+  double p[N], l[N];
+  rates(x, p, l);
+  if (order >= 2) {
+    double half[N];
+    for (int i = 0; i < N; ++i) half[i] = relax(x[i], p[i], l[i], 0.5 * dt);
+    rates(half, p, l);
+  }
+  for (int i = 0; i < N; ++i) x[i] = relax(x[i], p[i], l[i], dt);
+}
+
+// Advances a voxel's states by dt with the fields and drivers frozen (exponential_step).
 CORDSIM_HD CellState advance_cell_state(const TissueModelParams& q, const VoxelInputs& v, const LocalFields& c,
                                         const SystemicDrivers& g, const CellState& s, double dt, int order) {
-  StateRates r = state_rates(q, v, c, g, s);
-  CellState next = s;
-  if (order >= 2) {
-    CellState half = s;
-    for (int i = 0; i < kCellStates; ++i) state_at(half, i) = relax(state_at(half, i), r.p[i], r.l[i], 0.5 * dt);
-    r = state_rates(q, v, c, g, half);
-  }
-  for (int i = 0; i < kCellStates; ++i) state_at(next, i) = relax(state_at(next, i), r.p[i], r.l[i], dt);
-  return next;
+  double x[kCellStates];
+  CellState work = s;
+  for (int i = 0; i < kCellStates; ++i) x[i] = state_at(work, i);
+  exponential_step(x, dt, order, [&](const double (&y)[kCellStates], double (&p)[kCellStates], double (&l)[kCellStates]) {
+    CellState at = s;
+    for (int i = 0; i < kCellStates; ++i) state_at(at, i) = y[i];
+    const StateRates r = state_rates(q, v, c, g, at);
+    for (int i = 0; i < kCellStates; ++i) {
+      p[i] = r.p[i];
+      l[i] = r.l[i];
+    }
+  });
+  for (int i = 0; i < kCellStates; ++i) state_at(work, i) = x[i];
+  return work;
 }
 
 // What the states make of the species: production S (nM/s) and first-order loss k (1/s) per
