@@ -3,6 +3,7 @@
 
 #include "cordsim/build_info.hpp"
 #include "host/cli/commands.hpp"
+#include "host/config/model_spec.hpp"
 #include "host/cli/mesh_command.hpp"
 #include "host/cli/sweep_command.hpp"
 
@@ -80,6 +81,9 @@ int main(int argc, char** argv) {
                       "Only the implicit solvers: CG iterations and times, the quasi-steady NO solve, the "
                       "Gaussian race with backward Euler and Crank-Nicolson");
 
+  CLI::App* parameters_cmd = app.add_subcommand(
+      "parameters", "Print the ALS model's parameter table (Markdown: table, key, symbol, default, range, source)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Error& e) {
@@ -87,6 +91,10 @@ int main(int argc, char** argv) {
     return code == 0 ? exit_ok : (e.get_exit_code() == 0 ? exit_ok : exit_usage);
   }
   if (*run_cmd) return run_command(run);
+  if (*parameters_cmd) {
+    print_model_parameters();
+    return exit_ok;
+  }
   if (*validate_cmd) return validate_command(validate);
   if (*sweep_cmd) return sweep_command(sweep);
   if (*mesh_cmd) return mesh_command(mesh);

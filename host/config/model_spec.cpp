@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdio>
 
 #include "host/config/model_reader.hpp"
 #include "host/config/toml_reader.hpp"
@@ -145,6 +146,16 @@ const std::vector<ModelParameterInfo>& model_parameter_registry() {
     return out;
   }();
   return infos;
+}
+
+void print_model_parameters() {
+  std::printf("| key in the scenario | symbol | default | allowed range | meaning | source / calibrated on |\n");
+  std::printf("|---|---|---|---|---|---|\n");
+  for (const ModelParameterInfo& p : model_parameter_registry()) {
+    const std::string unit = p.unit[0] ? fmt::format(" {}", p.unit) : "";
+    std::printf("| `model.%s.%s` | %s | %s | [%g, %g]%s | %s | %s |\n", p.table, p.key, p.symbol, p.default_text,
+                p.minimum, p.maximum, unit.c_str(), p.meaning, p.source);
+  }
 }
 
 namespace model_input {

@@ -85,6 +85,9 @@ struct ModelParameterInfo {
 };
 const std::vector<ModelParameterInfo>& model_parameter_registry();
 
+// Prints the registry as a Markdown table (docs/model.md includes it; `cordsim parameters`).
+void print_model_parameters();
+
 // Names of the species the model drives, in the order of SpeciesTerms; a model scenario declares
 // each as a [[species]] (Evans Blue is only solved during an assay).
 inline constexpr const char* kModelSpecies[] = {"NO", "TNF", "IFNg", "NRTN", "EB"};
