@@ -29,7 +29,7 @@ TEST(ModelInput, BaseScenarioMergesAndOverridesApply) {
   EXPECT_DOUBLE_EQ(s.model->sod1_astrocytes, 1.0);  // the child's genotype replaces the base's 0
   EXPECT_NEAR(s.model->params.toxic_death_rate * 86400.0, 7.0, 1e-12);  // rat value, not the default 5/d
   EXPECT_NEAR(s.model->params.death_hill, 24.0, 0.0);                    // registry default
-X
+  EXPECT_EQ(s.model->events.size(), 4u);  // the base's assay + the rat's two assays and snapshot, appended
   const Scenario t = load_scenario(kRat, {"model.motor_neurons.death_hill=12", "model.slow_step=\"3 h\""});
   EXPECT_DOUBLE_EQ(t.model->params.death_hill, 12.0);
   EXPECT_DOUBLE_EQ(t.model->settings.slow_step_s, 3 * 3600.0);
