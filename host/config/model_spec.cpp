@@ -48,7 +48,7 @@ const std::vector<Row>& rows() {
       {{"motor_neurons", "no_damage_half", "K_NO", "150 nM", "nM", 1, 10000, "science.md §4: ≥100–200 nM half-max (M)", "NO half-maximal damage"}, &P::no_damage_half},
       {{"motor_neurons", "no_damage_hill", "n_NO", "2", "", 1, 8, "assumption (L)", "steepness of NO damage"}, &P::no_damage_hill},
       {{"motor_neurons", "tnf_toxicity", "w_TNF", "0.5", "", 0, 100, "assumption (L)", "TNF toxicity relative to NO's"}, &P::tnf_toxicity},
-      {{"motor_neurons", "tnf_toxicity_hill", "n_TNF", "2", "", 1, 8, "assumption (L)", "steepness of TNF toxicity"}, &P::tnf_toxicity_hill},
+      {{"motor_neurons", "tnf_toxicity_hill", "n_TNF", "4", "", 1, 8, "assumption (L)", "steepness of TNF toxicity"}, &P::tnf_toxicity_hill},
       {{"motor_neurons", "tnf_receptor_half", "K_TNF", "100 pM", "pM", 1, 10000, "science.md §4: TNFR1 20–500 pM (L–M)", "TNF half-effect"}, &P::tnf_receptor_half},
       {{"motor_neurons", "neurturin_survival_gain", "g", "3", "", 0, 100, "cal. 4 (MSC day-14 MN count)", "death ÷(1 + g Hill(NRTN))"}, &P::neurturin_survival_gain},
       // microglia
@@ -94,6 +94,7 @@ const std::vector<Row>& rows() {
       {{"sources", "oxygen_factor", "O₂/(K_m+O₂)", "0.83", "", 0, 1, "pO₂ ≈ 30 µM, K_m 6 µM (M)", "O₂ limitation of iNOS"}, &P::oxygen_factor},
       {{"sources", "no_capillary_scavenging", "γ", "0.0286 1/s", "1/s", 0, 100, "Santos 2011: gray 0.67–0.84 1/s (H); cal. 1", "NO scavenging per mm²/mm³ of perfused capillary surface"}, &P::no_capillary_scavenging},
       {{"sources", "tnf_per_microglia", "q_TNF,M", "0.3 ymol/s", "ymol/s", 0, 1e4, "science.md §4: 0.05–1 trimer/s (L)", "TNF per activated microglia"}, &P::tnf_per_microglia},
+      {{"sources", "tnf_resting_fraction", "r_rest", "0.2", "", 0, 1, "cal. 2 (SOD1 cord 1.5–3× wild type)", "basal TNF of resting microglia, relative to activated"}, &P::tnf_resting_fraction},
       {{"sources", "tnf_per_astrocyte", "q_TNF,A", "0.01 ymol/s", "ymol/s", 0, 1e4, "assumption (L)", "TNF per reactive astrocyte"}, &P::tnf_per_astrocyte},
       {{"sources", "ifn_infiltration", "q_IFN", "2e-6 nM/s", "nM/s", 0, 1, "assumption (L); cal. 3", "IFN-γ from infiltrating T cells at (1 − B) V = 1"}, &P::ifn_infiltration},
       {{"sources", "neurturin_per_msc", "q_N,MSC", "0.03 ymol/s", "ymol/s", 0, 1e4, "science.md §4: 0.002–0.05 molecules/s (L)", "neurturin per MSC"}, &P::neurturin_per_msc},

@@ -54,7 +54,7 @@ struct TissueModelParams {
   double no_damage_half = 150;       // K_NO (nM): half-maximal damage
   double no_damage_hill = 2;         // n_NO
   double tnf_toxicity = 0;           // w_TNF: TNF's toxicity relative to NO's
-  double tnf_toxicity_hill = 2;      // n_TNF: co-operative, so baseline pM TNF does no harm
+  double tnf_toxicity_hill = 4;      // n_TNF: co-operative, so baseline pM TNF does no harm
   double tnf_receptor_half = 0.1;    // K_TNF (nM): TNFR1
   double neurturin_survival_gain = 0;  // death rate ÷ (1 + g·Hill(NRTN))
 
@@ -101,6 +101,7 @@ struct TissueModelParams {
   double no_capillary_scavenging = 0; // γ (1/s per mm²/mm³ of perfused capillary surface)
   double tnf_per_microglia = 0;       // ymol/s per activated microglia
   double tnf_per_astrocyte = 0;       // ymol/s per reactive astrocyte
+  double tnf_resting_fraction = 0;    // r_rest: a resting microglia's TNF, relative to an activated one
   double ifn_infiltration = 0;        // nM/s at (1 − B)·V = 1 in gray-matter capillary density
   double neurturin_per_msc = 0;       // ymol/s per MSC
   double neurturin_host = 0;          // ymol/s per astrocyte at full systemic MSC signal
@@ -281,7 +282,8 @@ CORDSIM_HD SpeciesTerms species_terms(const TissueModelParams& q, const VoxelInp
   // perfused gray matter has the in-vivo apparent decay (Santos 2011) and white matter less.
   t.no_source = q.no_per_microglia * q.oxygen_factor * activated * per_mm3;
   t.no_decay = q.no_parenchymal_decay + q.no_capillary_scavenging * perfused_capillary_surface(q, v, s);
-  t.tnf_source = (q.tnf_per_microglia * activated + q.tnf_per_astrocyte * v.astrocytes * s.astrocytes) * per_mm3;
+  t.tnf_source = (q.tnf_per_microglia * (activated + q.tnf_resting_fraction * v.microglia_baseline) +
+                  q.tnf_per_astrocyte * v.astrocytes * s.astrocytes) * per_mm3;
   // IFN-γ: infiltrating T cells cross where the barrier is open and adhesion molecules hold them.
   t.ifn_source = q.ifn_infiltration * fmax(0.0, 1.0 - s.barrier) * s.adhesion * v.capillary_surface / q.capillary_surface_gray;
   t.neurturin_source = (q.neurturin_per_msc * s.msc + q.neurturin_host * v.astrocytes * hill(g.msc_signal, q.msc_signal_half, 1.0)) * per_mm3;

@@ -7,7 +7,14 @@ Makes, in --out (default: figures/ in the first run, or ./figures for several ru
   totals.png        the tissue total of every species over time, one line per run (the arms of an
                     experiment), from each run's mass_budget.csv;
   survival.png      with --cohort: Kaplan–Meier survival across a cohort. COHORT.csv has columns
-                    run,time_d,event (event 1 = end stage reached at time_d, 0 = censored then).
+                    run,time_d,event (event 1 = end stage reached at time_d, 0 = censored then),
+                    or is a sweep's sweep_results.csv (cordsim sweep --collect): then time_d is its
+                    end_stage_d and a run that never reached end stage is censored at its end;
+and, for runs of the ALS model (those with a readouts.csv):
+  mn_and_locomotor.png   surviving lumbar MN fraction and BBB locomotor score over time, per run;
+  mn_per_section.png     MNs per ventral horn per virtual Nissl section by segment, at the end of
+                         each run;
+  evans_blue.png         Evans Blue µg/g per region (gray, white, gray per segment) of every assay.
 
 The Kaplan–Meier estimator: S(t) = Π_{t_i ≤ t} (1 − d_i / n_i), with d_i the events at time t_i
 and n_i the animals still at risk just before t_i (censored animals leave the risk set after
@@ -15,6 +22,7 @@ their time).
 """
 import argparse
 import csv
+import math
 import os
 import sys
 from pathlib import Path
@@ -109,6 +117,147 @@ def plot_survival(cohort_csv: Path, out: Path):
     return path
 
 
+def read_readouts(run_dir: Path):
+    """Rows of RUN_DIR/readouts.csv as dicts: 'label' a string, every other column a float (NaN if empty)."""
+    path = run_dir / "readouts.csv"
+    if not path.exists():
+        raise SystemExit(f"cordsim_plots: {path} not found (not a run of the ALS model?)")
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    return [{k: (v if k == "label" else (float(v) if v else math.nan)) for k, v in r.items()} for r in rows]
+
+
+def read_events(run_dir: Path):
+    """{milestone: day} from RUN_DIR/events.csv."""
+    with (run_dir / "events.csv").open() as f:
+        return {r["label"]: float(r["time_d"]) for r in csv.DictReader(f) if r["kind"] == "milestone"}
+
+
+def plot_mn_and_locomotor(runs, out: Path, title="", align_to=None):
+    """MN fraction and BBB score over time; `runs` maps a label to a run directory. With
+    `align_to` (a milestone), time is counted from it (e.g. Magota day 0 = early_disease)."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    for label, run in runs.items():
+        rows = [r for r in read_readouts(Path(run)) if r["label"] == ""]
+        shift = read_events(Path(run)).get(align_to, 0.0) if align_to else 0.0
+        t = [r["time_d"] - shift for r in rows]
+        top.plot(t, [r["mn_fraction"] for r in rows], label=label)
+        bottom.plot(t, [r["bbb_score"] for r in rows], label=label)
+    top.set_ylabel("lumbar MN pool (fraction)")
+    bottom.set_ylabel("BBB locomotor score")
+    bottom.set_xlabel(f"days after {align_to.replace('_', ' ')}" if align_to else "age (days)")
+    if align_to:
+        bottom.set_xlim(-20, 30)
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.suptitle(title or "MN pool and locomotor score")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def plot_mn_per_section(runs, label, out: Path):
+    """MNs per ventral horn per section by segment at the readout row `label` (or the last row)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    width = 0.8 / max(1, len(runs))
+    for n, (name, run) in enumerate(runs.items()):
+        rows = read_readouts(Path(run))
+        row = next((r for r in rows if r["label"] == label), rows[-1])
+        segments = [k[len("mn_per_section_"):] for k in row if k.startswith("mn_per_section_")]
+        ax.bar([i + n * width for i in range(len(segments))], [row["mn_per_section_" + s] for s in segments], width,
+               label=f"{name} (day {row['time_d']:.0f})")
+        ax.set_xticks([i + 0.4 - width / 2 for i in range(len(segments))], segments)
+    ax.set_ylabel("MNs per ventral horn per section")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def plot_evans_blue(runs, out: Path):
+    """Evans Blue µg/g per region for every assay of every run (evans_blue.csv)."""
+    bars = []
+    for name, run in runs.items():
+        path = Path(run) / "evans_blue.csv"
+        if not path.exists():
+            continue
+        with path.open() as f:
+            for r in csv.DictReader(f):
+                bars.append((f"{name}, {r['label'] or 'day ' + r['time_d']}", r))
+    if not bars:
+        return None
+    regions = [k for k in bars[0][1] if k.startswith("eb_")]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / len(bars)
+    for n, (label, r) in enumerate(bars):
+        ax.bar([i + n * width for i in range(len(regions))], [float(r[k]) if r[k] else math.nan for k in regions],
+               width, label=label)
+    names = [k[3:].replace("_ug_per_g", "") for k in regions]
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(regions))], names)
+    ax.set_ylabel("Evans Blue (µg/g tissue)")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize="x-small")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def plot_cross_sections(run: Path, fields, segment: str, out: Path):
+    """Axial slices (middle of `segment`) of `fields` in the last frame of RUN/cordsim.h5."""
+    import h5py
+    import numpy as np
+
+    with h5py.File(Path(run) / "cordsim.h5", "r") as f:
+        segment_index = f["grid/segment"][...]
+        # long_name "segment: 0 outside, 1 L1, 2 L2, ..." names the indices.
+        described = f["grid/segment"].attrs.get("long_name", b"")
+        described = described.decode() if isinstance(described, bytes) else str(described)
+        names = {}
+        for item in described.split(":", 1)[-1].split(","):
+            parts = item.split()
+            if len(parts) == 2 and parts[0].isdigit():
+                names[parts[1]] = int(parts[0])
+        label = names.get(segment, int(np.max(segment_index) // 2 + 1))
+        planes = np.where((segment_index == label).any(axis=(1, 2)))[0]
+        k = int(planes[len(planes) // 2]) if len(planes) else segment_index.shape[0] // 2
+        times = f["times"][...]
+        frame = sorted(f["fields"][fields[0]].keys())[-1]
+        slices = [f["fields"][name][frame][k, :, :] for name in fields]
+        units = [f["fields"][name][frame].attrs.get("units", b"") for name in fields]
+        mask = f["grid/tissue_mask"][k, :, :] > 0
+    fig, axes = plt.subplots(1, len(fields), figsize=(4.5 * len(fields), 3.6))
+    for ax, name, data, unit in zip(np.atleast_1d(axes), fields, slices, units):
+        shown = np.where(mask, data, np.nan)
+        image = ax.imshow(shown[::-1, :], cmap="magma")  # dorsal (+y) up
+        unit = unit.decode() if isinstance(unit, bytes) else str(unit)
+        fig.colorbar(image, ax=ax, label=f"{name} ({unit})")
+        ax.set_title(f"{name}, {segment}, day {times[-1] / 86400:.0f}")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def cohort_from_sweep(sweep_csv: Path, out_csv: Path, end_day: float):
+    """run,time_d,event rows from a sweep's collected table (end_stage_d; empty = censored)."""
+    with sweep_csv.open() as f:
+        rows = list(csv.DictReader(f))
+    with out_csv.open("w") as f:
+        f.write("run,time_d,event\n")
+        for i, r in enumerate(rows):
+            end = r.get("end_stage_d", "")
+            censored_at = float(r["final_time_s"]) / 86400 if r.get("final_time_s") else end_day
+            f.write(f"{r.get('row', i)},{end if end else censored_at},{1 if end else 0}\n")
+    return out_csv
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Figures from cordsim runs")
     parser.add_argument("runs", nargs="+", type=Path, help="run output directories")
@@ -118,8 +267,20 @@ def main(argv=None):
     out = args.out or (args.runs[0] / "figures" if len(args.runs) == 1 else Path("figures"))
     os.makedirs(out, exist_ok=True)
     written = [plot_totals(args.runs, out)]
+    model_runs = {run.name: run for run in args.runs if (run / "readouts.csv").exists()}
+    if model_runs:
+        written.append(plot_mn_and_locomotor(model_runs, out / "mn_and_locomotor.png"))
+        written.append(plot_mn_per_section(model_runs, None, out / "mn_per_section.png"))
+        eb = plot_evans_blue(model_runs, out / "evans_blue.png")
+        if eb:
+            written.append(eb)
     if args.cohort:
-        written.append(plot_survival(args.cohort, out))
+        cohort = args.cohort
+        with cohort.open() as f:
+            header = f.readline()
+        if "end_stage_d" in header:  # a sweep's sweep_results.csv
+            cohort = cohort_from_sweep(cohort, out / "cohort.csv", float("nan"))
+        written.append(plot_survival(cohort, out))
     for path in written:
         print(f"cordsim_plots: wrote {path}")
     return 0
