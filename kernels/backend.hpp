@@ -41,12 +41,43 @@ struct LinearSolveReport {
   bool converged = true;
 };
 
+// The communication a slab-decomposed run needs (docs/parallel.md), implemented with MPI in
+// host/parallel/mpi_exchange.cpp. Ranks own consecutive runs of whole z-planes in rank order; a
+// rank's neighbours are the ranks owning the planes just below and above its own.
+class HaloExchange {
+ public:
+  virtual ~HaloExchange() = default;
+  virtual bool lower() const = 0;  // a rank owns the planes below this one's
+  virtual bool upper() const = 0;  // ... and above
+  // Whether start() may be given device pointers (CUDA-aware MPI); else the back end stages.
+  virtual bool accepts_device_memory() const = 0;
+  // Posts sending `bytes` from send_lower to the rank below and from send_upper to the rank above,
+  // and receiving as many into recv_lower (from below) and recv_upper (from above); the pointers of
+  // a missing neighbour are null. finish() waits for all four.
+  virtual void start(const void* send_lower, const void* send_upper, void* recv_lower, void* recv_upper,
+                     std::size_t bytes) = 0;
+  virtual void finish() = 0;
+  // Global reductions, identical on every rank: the sum adds the ranks' values in rank order.
+  virtual double sum(double local) = 0;
+  virtual float max(float local) = 0;
+  // Σ over all ranks' terms, added one by one in rank order and term order (as one rank would).
+  virtual double ordered_sum(const std::vector<double>& local_terms) = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
 
   // e.g. "cpu (OpenMP, 2 threads)" or "cuda (NVIDIA H100, sm_90)".
   virtual std::string description() const = 0;
+
+  // Makes this back end one slab of a decomposed grid (before initialise; null: the whole grid).
+  // The grid given to initialise, and every host array of set_coefficients, set_concentration and
+  // get_concentration, then covers the rank's planes plus one ghost plane below (if lower()) and
+  // one above (if upper()), as sliced from the global arrays; the back end computes the owned
+  // planes only (the ghosts of get_concentration are not current), and stability_limit,
+  // total_amount and the linear solves are global over all ranks.
+  virtual void set_decomposition(HaloExchange* exchange) = 0;
 
   // Allocates n_species fields (zero) and their operators; `tissue` has dims.size() entries.
   virtual void initialise(const GridDims& dims, const Spacing& spacing, int n_species,

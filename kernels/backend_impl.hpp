@@ -5,6 +5,7 @@
 //   Exec::upload(host, n, buffer, offset) / Exec::download(buffer, offset, n, host)
 //   Exec::for_each_voxel(dims, f)   calls f(i, j, k) for every voxel (the thin launcher)
 //   Exec::policy()                  the Thrust execution policy for reductions
+//   Exec::host_memory               whether buffers are in host memory
 // Included by kernels/cpu/backend_cpu.cpp (OpenMP) and kernels/cuda/backend_cuda.cu (CUDA).
 #include <thrust/copy.h>
 #include <thrust/functional.h>
@@ -21,6 +22,7 @@
 
 #include "kernels/backend.hpp"
 #include "kernels/cell/rkl2.hpp"
+#include "kernels/halo.hpp"
 #include "kernels/implicit_solver.hpp"
 
 namespace cordsim {
@@ -32,14 +34,25 @@ class BackendImpl final : public Backend {
 
   std::string description() const override { return description_; }
 
+  void set_decomposition(HaloExchange* exchange) override { exchange_ = exchange; }
+
+  // `dims`: the owned planes plus the ghost planes (Backend::set_decomposition); the arrays keep
+  // the FieldLayout of the owned planes, whose halo planes hold the ghosts.
   void initialise(const GridDims& dims, const Spacing& spacing, int n_species,
                   const std::uint8_t* tissue) override {
-    dims_ = dims;
+    const int below = exchange_ && exchange_->lower() ? 1 : 0;
+    const int above = exchange_ && exchange_->upper() ? 1 : 0;
+    if (dims.nz - below - above < 1)
+      throw std::runtime_error("a slab of the decomposed grid must own at least one z-plane");
+    slab_dims_ = dims;
+    dims_ = GridDims{dims.nx, dims.ny, dims.nz - below - above};
     spacing_ = spacing;
-    layout_ = FieldLayout{dims};
+    layout_ = FieldLayout{dims_};
+    slab_offset_ = std::size_t(layout_.halo()) * std::size_t(1 - below);
+    halo_.configure(exchange_, dims_);
     const std::size_t allocation = std::size_t(layout_.allocation());
     tissue_.assign(allocation, 0);
-    Exec::upload(tissue, std::size_t(dims.size()), tissue_, halo());
+    Exec::upload(tissue, std::size_t(slab_dims_.size()), tissue_, slab_offset_);
     species_.clear();
     species_.resize(std::size_t(n_species));
     for (auto& s : species_) {
@@ -47,14 +60,17 @@ class BackendImpl final : public Backend {
         buffer->assign(allocation, 0.f);
     }
     row_sums_.resize(std::size_t(dims.rows()));
-    solver_.set_grid(dims);
+    solver_.set_grid(dims_, &halo_);
   }
 
   void set_coefficients(int species, const SpeciesCoefficients& coefficients) override {
-    const std::size_t n = std::size_t(dims_.size());
+    const std::size_t n = std::size_t(slab_dims_.size());
     // Model inputs only live on the back end while the operator is assembled from them. The
     // assembly reads them at the voxel itself and its upper neighbours, which stay inside the
-    // array because it reads them only where the neighbour is tissue.
+    // array because it reads them only where the neighbour is tissue. A slab assembles its ghost
+    // planes too (into the halo planes): the owned planes then see the neighbours exactly as the
+    // whole grid would, and the conductance of the face below the first owned plane lands in the
+    // halo of gz, where the kernels read it, so the operator equals the serial one bit for bit.
     std::array<typename Exec::template Buffer<float>, 5> inputs;
     const float* host_inputs[5] = {coefficients.diffusivity[0], coefficients.diffusivity[1],
                                    coefficients.diffusivity[2], coefficients.decay,
@@ -63,26 +79,30 @@ class BackendImpl final : public Backend {
       inputs[std::size_t(a)].resize(n);
       Exec::upload(host_inputs[a], n, inputs[std::size_t(a)], 0);
     }
-    CoefficientView in{dims_, spacing_, interior(tissue_),
+    CoefficientView in{slab_dims_, spacing_, Exec::raw(tissue_) + slab_offset_,
                        {Exec::raw(inputs[0]), Exec::raw(inputs[1]), Exec::raw(inputs[2])},
                        Exec::raw(inputs[3]), Exec::raw(inputs[4]), coefficients.boundary};
-    Exec::for_each_voxel(dims_, AssembleOperator{in, mutable_operator(species)});
+    SpeciesFields& s = at(species);
+    const MutableOperatorView out{slab_dims_,
+                                  {slab(s.g[0]), slab(s.g[1]), slab(s.g[2])}, slab(s.diag), slab(s.rhs)};
+    Exec::for_each_voxel(slab_dims_, AssembleOperator{in, out});
     solver_.invalidate();
   }
 
   void set_concentration(int species, const float* host) override {
-    Exec::upload(host, std::size_t(dims_.size()), at(species).concentration, halo());
+    Exec::upload(host, std::size_t(slab_dims_.size()), at(species).concentration, slab_offset_);
   }
 
   void get_concentration(int species, float* host) const override {
-    Exec::download(at(species).concentration, halo(), std::size_t(dims_.size()), host);
+    Exec::download(at(species).concentration, slab_offset_, std::size_t(slab_dims_.size()), host);
   }
 
   double stability_limit(int species) const override {
-    const float max_rate = thrust::transform_reduce(
+    const float local_max_rate = thrust::transform_reduce(
         Exec::policy(), thrust::counting_iterator<VoxelIndex>(0),
         thrust::counting_iterator<VoxelIndex>(dims_.size()),
         ExchangeRate{operator_view(species)}, 0.f, thrust::maximum<float>());
+    const float max_rate = halo_.max(local_max_rate);
     return max_rate > 0.f ? 1.0 / double(max_rate) : 1e300;
   }
 
@@ -90,8 +110,8 @@ class BackendImpl final : public Backend {
     SpeciesFields& s = at(species);
     const OperatorView op = operator_view(species);
     for (long n = 0; n < steps; ++n) {
-      Exec::for_each_voxel(
-          dims_, ForwardEulerStep{op, interior(s.concentration), interior(s.scratch), float(dt)});
+      halo_.sweep(s.concentration,
+                  ForwardEulerStep{op, interior(s.concentration), interior(s.scratch), float(dt)});
       s.concentration.swap(s.scratch);
     }
   }
@@ -109,20 +129,20 @@ class BackendImpl final : public Backend {
       auto* prev2 = &s.scratch;
       auto* prev = &s.stage_a;
       auto* next = &s.stage_b;
-      Exec::for_each_voxel(dims_, Rkl2FirstStage{op, interior(s.concentration), interior(s.tau_l0),
-                                                 interior(*prev), t, rkl2_first_stage_weight(stages)});
+      halo_.sweep(s.concentration, Rkl2FirstStage{op, interior(s.concentration), interior(s.tau_l0),
+                                                  interior(*prev), t, rkl2_first_stage_weight(stages)});
       for (int j = 2; j < stages; ++j) {
-        Exec::for_each_voxel(dims_, Rkl2Stage<false>{op, interior(*prev), interior(*prev2), interior(s.tau_l0),
-                                                     interior(s.concentration), interior(*next),
-                                                     rkl2_stage(stages, j), t});
+        halo_.sweep(*prev, Rkl2Stage<false>{op, interior(*prev), interior(*prev2), interior(s.tau_l0),
+                                            interior(s.concentration), interior(*next),
+                                            rkl2_stage(stages, j), t});
         auto* free = prev2;
         prev2 = prev;
         prev = next;
         next = free;
       }
-      Exec::for_each_voxel(dims_, Rkl2Stage<true>{op, interior(*prev), interior(*prev2), interior(s.tau_l0),
-                                                  interior(s.concentration), interior(*next),
-                                                  rkl2_stage(stages, stages), t});
+      halo_.sweep(*prev, Rkl2Stage<true>{op, interior(*prev), interior(*prev2), interior(s.tau_l0),
+                                         interior(s.concentration), interior(*next),
+                                         rkl2_stage(stages, stages), t});
       s.concentration.swap(*next);
     }
   }
@@ -130,10 +150,12 @@ class BackendImpl final : public Backend {
   LinearSolveReport step_theta(int species, double dt, double theta, long steps,
                                const LinearSolverSettings& settings) override {
     LinearSolveReport total;
-    for (long n = 0; n < steps && total.converged; ++n)
+    for (long n = 0; n < steps && total.converged; ++n) {
+      halo_.exchange(at(species).concentration);  // Crank–Nicolson's right-hand side reads the neighbours
       accumulate(total, solver_.solve(species, operator_view(species), interior(tissue_),
                                       interior(at(species).concentration), 1.0, theta * dt, dt, 1.0 - theta,
                                       settings));
+    }
     return total;
   }
 
@@ -151,7 +173,11 @@ class BackendImpl final : public Backend {
     std::vector<double> host(row_sums_.size());
     Exec::download(row_sums_, 0, host.size(), host.data());
     double total = 0.0;
-    for (double row : host) total += row;
+    if (halo_.active()) {
+      total = exchange_->ordered_sum(host);  // the global rows in order, as on one rank: bitwise equal
+    } else {
+      for (double row : host) total += row;
+    }
     return total * double(spacing_.volume());
   }
 
@@ -188,9 +214,16 @@ class BackendImpl final : public Backend {
   std::size_t halo() const { return std::size_t(layout_.halo()); }
   template <class Buffer>
   auto interior(Buffer& b) const { return Exec::raw(b) + halo(); }
+  // The pointer to voxel 0 of the slab with its ghost planes (= interior without a lower ghost).
+  template <class Buffer>
+  auto slab(Buffer& b) const { return Exec::raw(b) + slab_offset_; }
 
   std::string description_;
-  GridDims dims_;
+  HaloExchange* exchange_ = nullptr;
+  GridDims dims_;        // the planes this back end computes (the whole grid on one rank)
+  GridDims slab_dims_;   // the same with the ghost planes (dims_ on one rank)
+  std::size_t slab_offset_ = 0;
+  SlabHalo<Exec> halo_;
   FieldLayout layout_;
   Spacing spacing_;
   typename Exec::template Buffer<std::uint8_t> tissue_;

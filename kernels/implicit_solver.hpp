@@ -13,6 +13,15 @@
 // the tolerance, CG restarts from x (within the same iteration budget). M is Jacobi (1/A_vv) or one
 // multigrid V-cycle with red–black Gauss–Seidel smoothing (symmetric: red-black before, black-red
 // after the coarse correction; the coarsest level is solved by symmetric sweeps).
+//
+// On a slab of a decomposed grid (kernels/halo.hpp) the solver works on the owned planes: x and p
+// get their ghost planes from the neighbours before A is applied to them, dot products add the
+// ranks' partial sums in rank order (the same on every rank, but a different order from one rank's
+// row sum, so iterates agree with the serial ones to within the tolerance, not bitwise), Jacobi is
+// unchanged (A_vv is local), and the multigrid V-cycle runs on each slab alone with zero ghost
+// planes: a block-Jacobi preconditioner whose blocks are V-cycles for the slab's principal
+// submatrix of A (symmetric positive definite, so CG stays valid; see docs/parallel.md for what it
+// does to the iteration counts).
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/transform.h>
 
@@ -22,6 +31,7 @@
 
 #include "kernels/backend.hpp"
 #include "kernels/cell/linear_solver.hpp"
+#include "kernels/halo.hpp"
 
 namespace cordsim {
 
@@ -39,8 +49,9 @@ class ImplicitSolver {
 
   // The vectors (6 float64 per voxel, plus about 1/7 of that for the coarse levels) are allocated
   // by the first solve, so runs without implicit species do not pay for them.
-  void set_grid(const GridDims& dims) {
+  void set_grid(const GridDims& dims, SlabHalo<Exec>* halo = nullptr) {
     dims_ = dims;
+    halo_ = halo;
     for (auto* v : {&x_, &b_, &r_, &z_, &p_, &q_}) v->clear();
     invalidate();
   }
@@ -60,6 +71,7 @@ class ImplicitSolver {
       host_rows_.resize(std::size_t(dims_.rows()));
     }
     const ShiftedOperator a{op, tissue, alpha, beta};
+    // c's ghost planes are current (the back end exchanged them).
     Exec::for_each_voxel(dims_, ThetaRightHandSide{op, tissue, c, raw(b_), raw(x_), alpha, dt, explicit_weight});
     const bool multigrid = settings.preconditioner == LinearSolverSettings::Preconditioner::multigrid;
     if (multigrid && (hierarchy_owner_ != owner || hierarchy_alpha_ != alpha || hierarchy_beta_ != beta)) {
@@ -108,21 +120,30 @@ class ImplicitSolver {
     Exec::download(row_sums_, 0, host_rows_.size(), host_rows_.data());
     double sum = 0.0;
     for (double row : host_rows_) sum += row;
-    return sum;
+    return halo_ ? halo_->sum(sum) : sum;
+  }
+
+  // f over the fine grid, reading `field`'s neighbours (ghost planes exchanged on a slab).
+  template <class F>
+  void sweep(Buffer<double>& field, const F& f) {
+    if (halo_)
+      halo_->sweep(field, f);
+    else
+      Exec::for_each_voxel(dims_, f);
   }
 
   // Returns the final true relative residual; adds the iterations to *iterations.
   double conjugate_gradients(const ShiftedOperator& a, double b_norm, const LinearSolverSettings& settings,
                              bool multigrid, long* iterations) {
     for (;;) {
-      Exec::for_each_voxel(dims_, Residual{a, raw(x_), raw(b_), raw(r_)});
+      sweep(x_, Residual{a, raw(x_), raw(b_), raw(r_)});
       double relative = std::sqrt(dot(r_, r_)) / b_norm;
       if (relative <= settings.tolerance || *iterations >= settings.max_iterations) return relative;
       precondition(a, multigrid);
       Exec::for_each_voxel(dims_, CgDirection{dims_, raw(z_), raw(p_), 0.0});
       double rz = dot(r_, z_);
       while (*iterations < settings.max_iterations) {
-        Exec::for_each_voxel(dims_, ApplyOperator{a, raw(p_), raw(q_)});
+        sweep(p_, ApplyOperator{a, raw(p_), raw(q_)});
         const double step = rz / dot(p_, q_);
         Exec::for_each_voxel(dims_, CgAdvance{dims_, raw(p_), raw(q_), raw(x_), raw(r_), step});
         ++*iterations;
@@ -210,6 +231,7 @@ class ImplicitSolver {
   }
 
   GridDims dims_;
+  SlabHalo<Exec>* halo_ = nullptr;  // ghost planes and global sums on a slab (inactive on one rank)
   Buffer<double> x_, b_, r_, z_, p_, q_;
   Buffer<double> row_sums_;
   std::vector<double> host_rows_;

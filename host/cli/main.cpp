@@ -6,9 +6,12 @@
 #include "host/config/model_spec.hpp"
 #include "host/cli/mesh_command.hpp"
 #include "host/cli/sweep_command.hpp"
+#include "host/parallel/ranks.hpp"
 
 int main(int argc, char** argv) {
   using namespace cordsim;
+  // MPI for the process's lifetime when an MPI launcher started it (an MPI build only).
+  ParallelSession parallel(&argc, &argv);
   CLI::App app{"cordsim: GPU-accelerated reaction-diffusion simulator of lumbar spinal-cord tissue in ALS"};
   app.set_version_flag("--version", std::string("cordsim ") + build_info::version +
                                         "\nback ends: " + build_info::backends);

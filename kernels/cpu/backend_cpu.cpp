@@ -18,6 +18,7 @@ namespace {
 struct CpuExec {
   template <class T>
   using Buffer = std::vector<T, HugePageAllocator<T>>;
+  static constexpr bool host_memory = true;
 
   template <class T>
   static T* raw(Buffer<T>& b) { return b.data(); }

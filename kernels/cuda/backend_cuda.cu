@@ -29,6 +29,7 @@ __global__ void for_each_voxel_kernel(LaunchShape shape, GridDims dims, F f) {
 struct CudaExec {
   template <class T>
   using Buffer = thrust::device_vector<T>;
+  static constexpr bool host_memory = false;
 
   template <class T>
   static T* raw(thrust::device_vector<T>& b) { return thrust::raw_pointer_cast(b.data()); }
