@@ -35,7 +35,7 @@ struct RunOptions {
   BackendChoice backend;
   // Checkpoint and restart (README "Checkpoint and restart", host/io/checkpoint.hpp).
   std::string resume_dir;           // --resume DIR: continue the stopped run in DIR (OUT or OUT.partial)
-  bool resume_if_checkpointed = false;  // sweep rows: continue OUT.partial when it holds a checkpoint
+  bool resume_if_checkpointed = false;  // --continue (and sweep rows): resume OUT.partial's checkpoint if any
   double checkpoint_every_s = 0.0;  // --checkpoint-every: wall seconds between checkpoints (0: off)
   std::string stop_at;              // --stop-at TIME: checkpoint and exit 4 once the run reaches TIME
   std::string resume_hint;          // how to resume, when not `cordsim run ... --resume` (a sweep row)

@@ -28,9 +28,12 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--threads", run.backend.threads, "OpenMP threads of the CPU back end (default: all)")
       ->check(CLI::NonNegativeNumber);
   run_cmd->add_option("--device", run.backend.device, "CUDA device index")->check(CLI::NonNegativeNumber);
-  run_cmd->add_option("--resume", run.resume_dir,
+  CLI::Option* resume = run_cmd->add_option("--resume", run.resume_dir,
                       "Continue the stopped run in DIR (its OUT.partial, or OUT) from its newest checkpoint; give "
                       "the same scenario and --set overrides");
+  run_cmd->add_flag("--continue", run.resume_if_checkpointed,
+                    "Resume from the checkpoint in OUT.partial if there is one (a requeued job), else start the run")
+      ->excludes(resume);
   run_cmd->add_option("--checkpoint-every", run.checkpoint_every_s,
                       "Also write a checkpoint every SECONDS of wall time (besides run.checkpoint_interval and on "
                       "SIGTERM/SIGINT/SIGUSR1)")

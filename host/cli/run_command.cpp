@@ -134,14 +134,19 @@ std::optional<CheckpointReader> find_checkpoint(const RunOptions& options, const
   namespace fs = std::filesystem;
   const std::string kind = scenario.model ? "als" : "transport";
   if (options.resume_dir.empty()) {
-    // --overwrite runs a sweep row again from the start.
-    if (!options.resume_if_checkpointed || options.overwrite) return std::nullopt;
+    if (!options.resume_if_checkpointed) return std::nullopt;
     fs::path staging = out_dir;
     staging += ".partial";
     if (checkpoint_files(staging).empty()) return std::nullopt;
     std::optional<CheckpointReader> checkpoint = open_newest_checkpoint(staging);
     if (!checkpoint) return std::nullopt;
-    check_checkpoint_matches(*checkpoint, scenario, kind, build_info::version);
+    try {
+      check_checkpoint_matches(*checkpoint, scenario, kind, build_info::version);
+    } catch (const InputError& e) {
+      if (!options.overwrite) throw;
+      spdlog::warn("{}; --overwrite: starting the run again", e.what());
+      return std::nullopt;
+    }
     return checkpoint;
   }
   const ResumeTarget target = resume_target(options.resume_dir);

@@ -457,7 +457,7 @@ TEST(CheckpointRun, UnwritableOutputIsAClearErrorNamingThePath) {
 TEST(CheckpointRun, WriteFailureDuringTheRunKeepsTheLastCheckpointAndReportsIt) {
   const TempDir dir;
   const auto base = with(small_demo(), {"--set", "run.checkpoint_interval=\"10 s\""});
-  const Result whole = cordsim(with(base, {"--out", "whole"}), dir.path());
+  const Result whole = cordsim(with(base, {"--out", "whole", "--continue"}), dir.path());  // nothing to resume
   ASSERT_EQ(whole.status, 0) << whole.output;
   const Result first = cordsim(with(base, {"--out", "split", "--stop-at", "20 s"}), dir.path());
   ASSERT_EQ(first.status, 4) << first.output;
@@ -473,9 +473,10 @@ TEST(CheckpointRun, WriteFailureDuringTheRunKeepsTheLastCheckpointAndReportsIt) 
   EXPECT_TRUE(mentions(failed, "the last checkpoint (t = 30 s) is kept in ")) << failed.output;
   ASSERT_TRUE(fs::exists(dir.path() / "split.partial/checkpoints/checkpoint_000003.h5"));
 
-  // Once the disk is fixed, the run resumes from that checkpoint and ends as if nothing happened.
+  // Once the disk is fixed, the run resumes from that checkpoint and ends as if nothing happened
+  // (--continue, as a requeued job script runs it: resume if there is a checkpoint).
   fs::remove_all(blocker);
-  const Result second = cordsim(with(base, {"--resume", "split"}), dir.path());
+  const Result second = cordsim(with(base, {"--out", "split", "--continue"}), dir.path());
   ASSERT_EQ(second.status, 0) << second.output;
   expect_same_run(dir.path() / "whole", dir.path() / "split", {"mass_budget.csv", "cordsim.pvd", "vtk/frame_000004.vti"});
 }
