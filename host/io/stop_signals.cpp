@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <cstring>
 #include <initializer_list>
 
 namespace cordsim {
@@ -16,8 +15,10 @@ std::atomic<int> g_writing{0};
 static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs a lock-free counter");
 
 void say(const char* text) {
-  // write(2) is async-signal-safe; a short write to stderr is not worth a retry here.
-  const ssize_t ignored = ::write(STDERR_FILENO, text, std::strlen(text));
+  // Only write(2) here (async-signal-safe); a short write to stderr is not worth a retry.
+  std::size_t length = 0;
+  while (text[length] != '\0') ++length;
+  const ssize_t ignored = ::write(STDERR_FILENO, text, length);
   (void)ignored;
 }
 
