@@ -135,8 +135,7 @@ std::optional<CheckpointReader> find_checkpoint(const RunOptions& options, const
   const std::string kind = scenario.model ? "als" : "transport";
   if (options.resume_dir.empty()) {
     if (!options.resume_if_checkpointed) return std::nullopt;
-    fs::path staging = out_dir;
-    staging += ".partial";
+    const fs::path staging = staging_dir_for(out_dir);
     if (checkpoint_files(staging).empty()) return std::nullopt;
     std::optional<CheckpointReader> checkpoint = open_newest_checkpoint(staging);
     if (!checkpoint) return std::nullopt;
@@ -219,6 +218,14 @@ int run(const RunOptions& options) {
   const Problem problem = build_problem(scenario);
   std::unique_ptr<Backend> backend = select_backend(options.backend);
   spdlog::info("cordsim {}; back end: {}", build_info::version, backend->description());
+  if (checkpoint) {
+    // "cpu (OpenMP, 2 threads)" vs "cuda (...)": the thread count does not change a CPU result.
+    const auto kind_of = [](const std::string& d) { return d.substr(0, d.find(' ')); };
+    if (kind_of(checkpoint->header().backend) != kind_of(backend->description()))
+      spdlog::warn("the checkpoint was written by the {} back end and the run goes on with {}: the result may differ "
+                   "in the last bits from a run that was never stopped",
+                   checkpoint->header().backend, backend->description());
+  }
   const double start_s = checkpoint ? checkpoint->header().time_s : 0.0;
   const double wall_before = checkpoint ? checkpoint->header().wall_s : 0.0;
   if (scenario.model) {

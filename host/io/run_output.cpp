@@ -724,6 +724,10 @@ void RunOutput::suspend() {
   if (m.vtk) m.vtk->write_collection();
 }
 
+std::filesystem::path staging_dir_for(const std::filesystem::path& final_dir) {
+  return with_suffix(normalized_dir(final_dir), ".partial");
+}
+
 // ---- planning ----------------------------------------------------------------------------------
 
 std::uintmax_t expected_output_bytes(const Scenario& scenario, std::size_t written_fields, std::size_t frames,

@@ -97,6 +97,9 @@ class RunOutput {
   std::unique_ptr<Impl> impl_;
 };
 
+// The staging directory RunOutput uses for `final_dir`: OUT.partial ("out/" names "out").
+std::filesystem::path staging_dir_for(const std::filesystem::path& final_dir);
+
 // Upper bound on the bytes a run writes (uncompressed): every frame's fields in HDF5 and, when
 // output.vtk, again as VTK together with the static grid fields (`static_bytes_per_voxel`: the
 // tissue mask and any labels), plus the static fields once in HDF5.
