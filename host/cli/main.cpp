@@ -31,6 +31,18 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--threads", run.backend.threads, "OpenMP threads of the CPU back end (default: all)")
       ->check(CLI::NonNegativeNumber);
   run_cmd->add_option("--device", run.backend.device, "CUDA device index")->check(CLI::NonNegativeNumber);
+  CLI::Option* resume = run_cmd->add_option("--resume", run.resume_dir,
+                      "Continue the stopped run in DIR (its OUT.partial, or OUT) from its newest checkpoint; give "
+                      "the same scenario and --set overrides");
+  run_cmd->add_flag("--continue", run.resume_if_checkpointed,
+                    "Resume from the checkpoint in OUT.partial if there is one (a requeued job), else start the run")
+      ->excludes(resume);
+  run_cmd->add_option("--checkpoint-every", run.checkpoint_every_s,
+                      "Also write a checkpoint every SECONDS of wall time (besides run.checkpoint_interval and on "
+                      "SIGTERM/SIGINT/SIGUSR1)")
+      ->check(CLI::NonNegativeNumber);
+  run_cmd->add_option("--stop-at", run.stop_at,
+                      "Write a checkpoint and exit with code 4 once the simulated time reaches TIME, e.g. \"30 d\"");
 
   ValidateOptions validate;
   CLI::App* validate_cmd = app.add_subcommand(
@@ -63,6 +75,10 @@ int main(int argc, char** argv) {
   sweep_cmd->add_option("--threads", sweep.backend.threads, "OpenMP threads of the CPU back end (default: all)")
       ->check(CLI::NonNegativeNumber);
   sweep_cmd->add_option("--device", sweep.backend.device, "CUDA device index")->check(CLI::NonNegativeNumber);
+  sweep_cmd->add_option("--checkpoint-every", sweep.checkpoint_every_s,
+                        "--index: also write a checkpoint every SECONDS of wall time (a stopped row resumes from its "
+                        "checkpoint when run again)")
+      ->check(CLI::NonNegativeNumber);
 
   MeshOptions mesh;
   CLI::App* mesh_cmd = app.add_subcommand(

@@ -32,10 +32,13 @@ void ProgressReporter::update(double t_s, long sweeps) {
   last_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double done = end_time_s_ > 0 ? std::min(1.0, t_s / end_time_s_) : 1.0;
-  const double eta = done > 0 ? elapsed * (1.0 - done) / done : NAN;
-  const std::string text = fmt::format("t = {:.6g} s of {:.6g} s ({:.1f}%), {:.3g} sweeps/s, ETA {}", t_s,
-                                       end_time_s_, 100.0 * done, elapsed > 0 ? double(sweeps) / elapsed : 0.0,
-                                       clock_time(eta));
+  // Of what this process has to do (all of it, unless the run was resumed).
+  const double left = end_time_s_ - start_t_s_;
+  const double done_here = left > 0 ? std::min(1.0, (t_s - start_t_s_) / left) : 1.0;
+  const double eta = done_here > 0 ? elapsed * (1.0 - done_here) / done_here : NAN;
+  const std::string text =
+      fmt::format("t = {:.6g} s of {:.6g} s ({:.1f}%), {:.3g} sweeps/s, ETA {}", t_s, end_time_s_, 100.0 * done,
+                  elapsed > 0 ? double(sweeps - start_sweeps_) / elapsed : 0.0, clock_time(eta));
   if (terminal_) {
     std::printf("\r\033[K  %s", text.c_str());
     std::fflush(stdout);

@@ -14,6 +14,12 @@ class ProgressReporter {
   // The run has reached simulated time t_s after `sweeps` stencil sweeps in all.
   void update(double t_s, long sweeps);
 
+  // A resumed run starts at t_s with `sweeps` done: rate and ETA count from there.
+  void starting_at(double t_s, long sweeps) {
+    start_t_s_ = t_s;
+    start_sweeps_ = sweeps;
+  }
+
   // Erases the terminal line so that a log line can follow (no-op in batch mode).
   void clear();
 
@@ -28,6 +34,8 @@ class ProgressReporter {
   Clock::time_point start_ = Clock::now();
   Clock::time_point last_ = start_;
   bool line_shown_ = false;
+  double start_t_s_ = 0.0;
+  long start_sweeps_ = 0;
 };
 
 }  // namespace cordsim

@@ -15,22 +15,28 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <optional>
 
 #include "cordsim/build_info.hpp"
 #include "host/cli/commands.hpp"
 #include "host/cli/progress.hpp"
 #include "host/config/scenario.hpp"
 #include "host/geometry/geometry.hpp"
+#include "host/config/units.hpp"
+#include "host/io/checkpoint.hpp"
 #include "host/io/run_output.hpp"
+#include "host/io/stop_signals.hpp"
 #include "host/io/summary.hpp"
 #include "host/model/als_run.hpp"
 #include "host/model/problem.hpp"
 #include "host/parallel/decomposition.hpp"
 #include "host/parallel/ranks.hpp"
+#include "host/solver/field_guard.hpp"
 #include "host/solver/stepper.hpp"
 #include "kernels/backend.hpp"
 
 namespace cordsim {
+static_assert(second_signal_exit_code == exit_interrupted, "host/io/stop_signals.hpp and commands.hpp disagree");
 namespace {
 
 // The rank's index among the ranks on its node, as the launcher reports it (0 if none does).
@@ -123,7 +129,99 @@ RunSummary run_summary(const Scenario& s, const Problem& p, const Stepper& stepp
   return summary;
 }
 
+// The run's checkpoint schedule: run.checkpoint_interval, --checkpoint-every, --stop-at.
+CheckpointSettings checkpoint_settings(const Scenario& scenario, const RunOptions& options) {
+  CheckpointSettings settings;
+  settings.interval_s = scenario.run.checkpoint_interval_s;
+  if (options.checkpoint_every_s < 0.0) throw InputError("--checkpoint-every: must be >= 0 seconds");
+  settings.wall_every_s = options.checkpoint_every_s;
+  if (!options.stop_at.empty()) {
+    Quantity q;
+    try {
+      q = parse_quantity(options.stop_at);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(fmt::format("--stop-at {}: {}", options.stop_at, e.what()));
+    }
+    if (q.dimension != dim::time || !(q.value > 0.0))
+      throw InputError(fmt::format("--stop-at {}: expected a positive time, e.g. \"30 d\" or \"90 s\"", options.stop_at));
+    settings.stop_at_s = q.value;
+  }
+  return settings;
+}
+
+// --resume DIR (or a sweep row's own OUT.partial): the newest checkpoint, checked against the
+// scenario, and the output directory it belongs to. Throws InputError.
+std::optional<CheckpointReader> find_checkpoint(const RunOptions& options, const Scenario& scenario,
+                                                std::filesystem::path& out_dir) {
+  namespace fs = std::filesystem;
+  const std::string kind = scenario.model ? "als" : "transport";
+  if (options.resume_dir.empty()) {
+    if (!options.resume_if_checkpointed) return std::nullopt;
+    const fs::path staging = staging_dir_for(out_dir);
+    if (checkpoint_files(staging).empty()) return std::nullopt;
+    std::optional<CheckpointReader> checkpoint = open_newest_checkpoint(staging);
+    if (!checkpoint) return std::nullopt;
+    try {
+      check_checkpoint_matches(*checkpoint, scenario, kind, build_info::version);
+    } catch (const InputError& e) {
+      if (!options.overwrite) throw;
+      spdlog::warn("{}; --overwrite: starting the run again", e.what());
+      return std::nullopt;
+    }
+    return checkpoint;
+  }
+  const ResumeTarget target = resume_target(options.resume_dir);
+  if (!options.out_dir.empty() &&
+      fs::absolute(resume_target(options.out_dir).out_dir).lexically_normal() !=
+          fs::absolute(target.out_dir).lexically_normal()) {
+    throw InputError(fmt::format("--out {} and --resume {} name different runs (--resume alone is enough)",
+                                 options.out_dir, options.resume_dir));
+  }
+  out_dir = target.out_dir;
+  std::error_code ec;
+  if (!fs::is_directory(target.staging, ec)) {
+    if (fs::exists(target.out_dir / "cordsim.xdmf", ec)) {
+      throw InputError(fmt::format("--resume {}: the run in '{}' has finished; there is nothing to resume",
+                                   options.resume_dir, target.out_dir.string()));
+    }
+    throw InputError(fmt::format("--resume {}: no stopped run there (no directory '{}')", options.resume_dir,
+                                 target.staging.string()));
+  }
+  std::optional<CheckpointReader> checkpoint = open_newest_checkpoint(target.staging);
+  if (!checkpoint) {
+    throw InputError(fmt::format("--resume {}: '{}' holds no usable checkpoint (the run stopped before its first)",
+                                 options.resume_dir, checkpoint_dir(target.staging).string()));
+  }
+  check_checkpoint_matches(*checkpoint, scenario, kind, build_info::version);
+  return checkpoint;
+}
+
+// The run stopped after a checkpoint (a signal or --stop-at): say so and how to go on.
+int stopped(const Checkpoints& checkpoints) {
+  const int signal = stop_signal();
+  std::fflush(stdout);
+  std::printf("Stopped at t = %.6g s (%s); checkpoint %s\n  resume with: %s\n", checkpoints.last_time(),
+              signal ? signal_name(signal) : "--stop-at", checkpoints.last_file().c_str(),
+              checkpoints.resume_command().c_str());
+  std::fflush(stdout);
+  return exit_checkpointed;
+}
+
+// Adds where the last checkpoint is to a failure's message (the exception type is kept).
+[[noreturn]] void rethrow_with_checkpoint(const Checkpoints& checkpoints) {
+  try {
+    throw;
+  } catch (const InputError& e) {
+    if (!checkpoints.any()) throw;
+    throw InputError(e.what() + checkpoints.kept_note());
+  } catch (const std::exception& e) {
+    if (!checkpoints.any()) throw;
+    throw std::runtime_error(e.what() + checkpoints.kept_note());
+  }
+}
+
 int run(const RunOptions& options) {
+  namespace fs = std::filesystem;
   const auto began = std::chrono::steady_clock::now();
   RankGroup* ranks = run_ranks();  // null: one rank
   const bool root = !ranks || ranks->root();
@@ -136,6 +234,21 @@ int run(const RunOptions& options) {
     throw InputError(fmt::format("the ALS model runs on one rank in this version: its per-voxel cell states are "
                                  "not decomposed yet; run '{}' without mpirun or with -np 1 ({} ranks were started)",
                                  scenario.name, ranks->size()));
+  fs::path out_dir =
+      options.out_dir.empty() ? fs::path(scenario.name + "_out") : fs::path(options.out_dir);
+  const CheckpointSettings settings = checkpoint_settings(scenario, options);
+  // Checkpoints hold whole fields of one back end; a decomposed run does not write or read them yet.
+  if (ranks && (settings.interval_s || settings.wall_every_s > 0 || settings.stop_at_s || !options.resume_dir.empty()))
+    throw InputError(fmt::format("checkpoints (run.checkpoint_interval, --checkpoint-every, --stop-at, --resume) are "
+                                 "not supported on {} MPI ranks in this version; run on one rank to use them",
+                                 ranks->size()));
+  const std::optional<CheckpointReader> checkpoint =
+      ranks ? std::optional<CheckpointReader>() : find_checkpoint(options, scenario, out_dir);
+  if (checkpoint) {
+    spdlog::info("resuming from {} (t = {:.6g} s, {} frames, written {})", checkpoint->path().string(),
+                 checkpoint->header().time_s, checkpoint->header().frames, checkpoint->header().written_at);
+  }
+  if (!ranks) install_stop_signal_handlers();
   resolve_geometry(scenario);
   const Problem problem = build_problem(scenario);
   // A decomposed run: this rank's slab of planes, with a ghost plane on each side that has a neighbour.
@@ -159,30 +272,53 @@ int run(const RunOptions& options) {
                            sl.tissue_voxels);
     spdlog::info("{}; slabs along z: {} (imbalance {:.3f})", ranks->description(), slabs, decomposition.imbalance());
   }
+  if (checkpoint) {
+    // "cpu (OpenMP, 2 threads)" vs "cuda (...)": the thread count does not change a CPU result.
+    const auto kind_of = [](const std::string& d) { return d.substr(0, d.find(' ')); };
+    if (kind_of(checkpoint->header().backend) != kind_of(backend->description()))
+      spdlog::warn("the checkpoint was written by the {} back end and the run goes on with {}: the result may differ "
+                   "in the last bits from a run that was never stopped",
+                   checkpoint->header().backend, backend->description());
+  }
+  const double start_s = checkpoint ? checkpoint->header().time_s : 0.0;
+  const double wall_before = checkpoint ? checkpoint->header().wall_s : 0.0;
   if (scenario.model) {
-    const std::filesystem::path out_dir = options.out_dir.empty() ? std::filesystem::path(scenario.name + "_out")
-                                                                  : std::filesystem::path(options.out_dir);
+    Checkpoints checkpoints(settings, scenario, "als", build_info::version, backend->description(), start_s,
+                            wall_before);
+    if (checkpoint) checkpoints.resumed_from(*checkpoint);
+    if (!options.resume_hint.empty()) checkpoints.set_resume_command(options.resume_hint);
     ProgressReporter progress(scenario.run.duration_s, ProgressReporter::stdout_is_terminal());
+    if (checkpoint) progress.starting_at(start_s, long(checkpoint->integer("state/als/stencil_sweeps")));
     AlsRunOptions als;
     als.out_dir = out_dir;
     als.overwrite = options.overwrite;
     als.version = build_info::version;
     als.progress = [&](double t, long sweeps) { progress.update(t, sweeps); };
     als.before_commit = options.before_commit;
-    const AlsRunResult result = run_als_model(scenario, problem, *backend, als);
+    als.checkpoints = &checkpoints;
+    als.resume = checkpoint ? &*checkpoint : nullptr;
+    AlsRunResult result;
+    try {
+      result = run_als_model(scenario, problem, *backend, als);
+    } catch (...) {
+      progress.clear();
+      rethrow_with_checkpoint(checkpoints);
+    }
     progress.clear();
+    if (result.stopped) return stopped(checkpoints);
     announce_paraview_files(result.xdmf);
     return exit_ok;
   }
-  Stepper stepper(scenario, local, *backend);
+  // A resumed run's fields come from the checkpoint: the quasi-steady species are not solved first.
+  Stepper stepper(scenario, local, *backend, checkpoint ? Stepper::Setup::restore : Stepper::Setup::run);
   log_setup(scenario, problem, stepper);
 
-  const std::filesystem::path out_dir =
-      options.out_dir.empty() ? std::filesystem::path(scenario.name + "_out") : std::filesystem::path(options.out_dir);
   // The species written to the field files (output.fields; all by default). Totals cover all.
   std::vector<std::size_t> written;
   std::vector<FieldDescription> fields;
+  std::vector<std::string> species_names;
   for (std::size_t s = 0; s < problem.species.size(); ++s) {
+    species_names.push_back(problem.species[s].name);
     const auto& wanted = scenario.output.fields;
     if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), problem.species[s].name) == wanted.end()) continue;
     written.push_back(s);
@@ -196,16 +332,27 @@ int run(const RunOptions& options) {
                scenario.output.float64 ? "float64" : "float32",
                scenario.output.compression > 0 ? fmt::format(" (gzip {})", scenario.output.compression) : "",
                scenario.output.vtk ? " + VTK" : "", double(expected) / 1048576.0);
+  // Two checkpoints of every species in float32 may sit beside the output.
+  const std::uintmax_t checkpoint_bytes = 2 * std::uintmax_t(problem.dims.size()) * problem.species.size() * 4;
+  std::optional<std::size_t> resume_frames;
+  if (checkpoint) {
+    const std::int64_t frames = checkpoint->header().frames;
+    if (frames < 1 || std::size_t(frames) > times.size())
+      throw InputError(fmt::format("--resume: checkpoint '{}' has {} frames, the run {}", checkpoint->path().string(),
+                                   frames, times.size()));
+    resume_frames = std::size_t(frames);
+  }
   // Rank 0 writes; the other ranks learn whether it could start (else every rank stops here).
   std::unique_ptr<RunOutput> output;
   std::exception_ptr output_failed;
   if (root) {
     try {
-      check_disk_space(out_dir, expected);
+      if (!checkpoint) check_disk_space(out_dir, expected + (ranks ? 0 : checkpoint_bytes));
       const std::string described =
           ranks ? fmt::format("{} x {}", ranks->size(), backend->description()) : backend->description();
       output = std::make_unique<RunOutput>(out_dir, options.overwrite, scenario,
-                                           RunMetadata{build_info::version, described}, fields, problem.tissue);
+                                           RunMetadata{build_info::version, described}, fields, problem.tissue,
+                                           resume_frames);
       if (scenario.geometry) add_label_fields(*output, problem.labels);
     } catch (...) {
       output_failed = std::current_exception();
@@ -238,43 +385,130 @@ int run(const RunOptions& options) {
   for (std::size_t s : written) field_ptrs.push_back(host[s].data());
   std::vector<double> totals(problem.species.size());
   SolverLog solver_log(scenario);
+  FieldGuard guard(scenario, problem.tissue);
   ProgressReporter progress(scenario.run.duration_s, root && ProgressReporter::stdout_is_terminal());
+  Checkpoints checkpoints(settings, scenario, "transport", build_info::version, backend->description(), start_s,
+                          wall_before);
+  if (!options.resume_hint.empty()) checkpoints.set_resume_command(options.resume_hint);
+  std::size_t next = 1;  // the output time the run heads for
+  if (checkpoint) {
+    const CheckpointReader& c = *checkpoint;
+    for (std::size_t s = 0; s < problem.species.size(); ++s)
+      backend->set_concentration(int(s), c.field("fields/" + species_names[s], host[s].size()).data());
+    Stepper::State state;
+    state.time_s = c.scalar("state/stepper/time_s");
+    state.total_steps = long(c.integer("state/stepper/total_steps"));
+    state.interval_s = c.scalar("state/stepper/interval_s");
+    state.species = std::size_t(c.integer("state/stepper/species"));
+    state.steps_done = long(c.integer("state/stepper/steps_done"));
+    const auto iterations = c.integers("state/stepper/last_solve_iterations");
+    const auto solves = c.integers("state/stepper/last_solve_solves");
+    const auto residual = c.doubles("state/stepper/last_solve_relative_residual");
+    const auto converged = c.integers("state/stepper/last_solve_converged");
+    if (iterations.size() != problem.species.size() || solves.size() != iterations.size() ||
+        residual.size() != iterations.size() || converged.size() != iterations.size())
+      throw InputError(fmt::format("--resume: checkpoint '{}' does not fit the scenario's species", c.path().string()));
+    for (std::size_t s = 0; s < iterations.size(); ++s)
+      state.last_solve.push_back({long(iterations[s]), long(solves[s]), residual[s], converged[s] != 0});
+    stepper.restore(state);
+    solver_log.restore(c.text("state/solver_log"));
+    // The checkpoint was taken at the last frame written, or part-way through the interval after it.
+    next = *resume_frames;
+    const double at = times[next - 1];
+    if (std::abs(state.time_s - at) > 1e-9 * std::max(1.0, at))
+      throw InputError(fmt::format("--resume: checkpoint '{}' is at t = {} s, but its frame {} is at {} s",
+                                   c.path().string(), state.time_s, next - 1, at));
+    checkpoints.resumed_from(c);
+    progress.starting_at(state.time_s, state.total_steps);
+  }
+
+  // Every species is fetched (a collective on a decomposed run), so the guard sees every field.
   auto write_frame = [&] {
     for (std::size_t s = 0; s < host.size(); ++s) {
-      if (std::find(written.begin(), written.end(), s) != written.end()) fetch(s, host[s].data());
+      fetch(s, host[s].data());
+      if (root) guard.check(s, host[s].data(), stepper.time());
       totals[s] = backend->total_amount(int(s));
     }
     if (output) output->write_frame(stepper.time(), field_ptrs, totals);
     progress.clear();
     solver_log.record(stepper);
   };
+  auto write_checkpoint = [&](double t) {
+    checkpoints.write(
+        t, *output, species_names,
+        [&](std::size_t s, std::vector<float>& buffer) { backend->get_concentration(int(s), buffer.data()); },
+        [&](CheckpointWriter& w) {
+          const Stepper::State state = stepper.state();
+          w.scalar("state/stepper/time_s", state.time_s);
+          w.integer("state/stepper/total_steps", state.total_steps);
+          w.scalar("state/stepper/interval_s", state.interval_s);
+          w.integer("state/stepper/species", std::int64_t(state.species));
+          w.integer("state/stepper/steps_done", state.steps_done);
+          std::vector<std::int64_t> iterations, solves, converged;
+          std::vector<double> residual;
+          for (const LinearSolveReport& r : state.last_solve) {
+            iterations.push_back(r.iterations);
+            solves.push_back(r.solves);
+            residual.push_back(r.relative_residual);
+            converged.push_back(r.converged ? 1 : 0);
+          }
+          w.integers("state/stepper/last_solve_iterations", iterations);
+          w.integers("state/stepper/last_solve_solves", solves);
+          w.doubles("state/stepper/last_solve_relative_residual", residual);
+          w.integers("state/stepper/last_solve_converged", converged);
+          w.text("state/solver_log", solver_log.text());
+        });
+    progress.clear();
+  };
 
-  const auto start = std::chrono::steady_clock::now();
-  write_frame();
-  for (std::size_t n = 1; n < times.size(); ++n) {
-    const double t0 = stepper.time(), interval = times[n] - t0;
-    stepper.advance(interval, [&](double fraction) { progress.update(t0 + fraction * interval, stepper.total_steps()); });
-    write_frame();
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    spdlog::info("t = {:.6g} s of {:.6g} s ({:.0f}%), {} stencil sweeps, {:.1f} s wall", times[n],
-                 scenario.run.duration_s, 100.0 * times[n] / scenario.run.duration_s, stepper.total_steps(), elapsed);
+  try {
+    const auto start = std::chrono::steady_clock::now();
+    if (!checkpoint) write_frame();
+    const auto pause = [&] { return checkpoints.due_now(); };
+    for (; next < times.size(); ++next) {
+      const double t0 = stepper.time(), interval = times[next] - t0;
+      // A pause (a stop signal, the wall-clock cadence) leaves the interval part-way: checkpoint
+      // there, then stop or go on.
+      while (!stepper.advance(interval, [&](double fraction) { progress.update(t0 + fraction * interval, stepper.total_steps()); },
+                              pause)) {
+        write_checkpoint(t0);
+        if (checkpoints.stop_after(t0)) {
+          output->suspend();
+          return stopped(checkpoints);
+        }
+      }
+      write_frame();
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      spdlog::info("t = {:.6g} s of {:.6g} s ({:.0f}%), {} stencil sweeps, {:.1f} s wall", times[next],
+                   scenario.run.duration_s, 100.0 * times[next] / scenario.run.duration_s, stepper.total_steps(),
+                   elapsed);
+      if (next + 1 < times.size() && checkpoints.due_at(stepper.time())) {
+        write_checkpoint(stepper.time());
+        if (checkpoints.stop_after(stepper.time())) {
+          output->suspend();
+          return stopped(checkpoints);
+        }
+      }
+    }
+    if (ranks) {
+      const double messages = ranks->exchange().sum(double(ranks->halo_messages()));
+      const double bytes = ranks->exchange().sum(double(ranks->halo_bytes()));
+      spdlog::info("halo exchange: {:.0f} messages, {:.1f} MiB sent by all {} ranks ({:.0f} bytes per message)",
+                   messages, bytes / 1048576.0, ranks->size(), messages > 0 ? bytes / messages : 0.0);
+    }
+    RunSummary summary = run_summary(
+        scenario, problem, stepper, *backend, fetch, root,
+        wall_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+    if (!output) return exit_ok;  // not rank 0
+    solver_log.write((output->staging_dir() / "solver_log.csv").string());
+    if (ranks) summary.add("mpi_ranks", long(ranks->size()));
+    summary.write(output->staging_dir());
+    if (options.before_commit) options.before_commit(output->staging_dir());
+    announce_paraview_files(output->commit());
+  } catch (...) {
+    progress.clear();
+    rethrow_with_checkpoint(checkpoints);
   }
-  if (ranks) {
-    const double messages = ranks->exchange().sum(double(ranks->halo_messages()));
-    const double bytes = ranks->exchange().sum(double(ranks->halo_bytes()));
-    spdlog::info("halo exchange: {:.0f} messages, {:.1f} MiB sent by all {} ranks ({:.0f} bytes per message)",
-                 messages, bytes / 1048576.0, ranks->size(), messages > 0 ? bytes / messages : 0.0);
-  }
-  RunSummary summary =
-      run_summary(scenario, problem, stepper, *backend, fetch, root,
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
-  if (!output) return exit_ok;  // not rank 0
-  solver_log.write((output->staging_dir() / "solver_log.csv").string());
-  // Model readouts go here, one line each, e.g. summary.add("onset_day", onset_day);
-  if (ranks) summary.add("mpi_ranks", long(ranks->size()));
-  summary.write(output->staging_dir());
-  if (options.before_commit) options.before_commit(output->staging_dir());
-  announce_paraview_files(output->commit());
   return exit_ok;
 }
 

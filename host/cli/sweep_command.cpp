@@ -115,6 +115,12 @@ int run_row(const Sweep& sweep, const SweepOptions& options) {
   run.overrides = sweep.overrides(row.index);
   run.overwrite = options.overwrite;
   run.backend = options.backend;
+  // A row stopped by a signal (a Slurm time limit) or a failure after a checkpoint continues
+  // from it when its array task runs again.
+  run.resume_if_checkpointed = true;
+  run.checkpoint_every_s = options.checkpoint_every_s;
+  run.resume_hint = fmt::format("cordsim sweep {} --index {}{} (the same command)", sweep.file, row.index,
+                                options.out_dir.empty() ? "" : " --out " + options.out_dir);
   run.before_commit = [&](const fs::path& staging) { row_record(sweep, row).write(staging, kRowFile); };
   return run_command(run);
 }

@@ -15,6 +15,7 @@ struct SweepOptions {
   std::string out_dir;    // empty: ./<sweep name>_sweep; rows go to DIR/<sweep name>/row_NNNN
   bool overwrite = false; // run a finished row again
   BackendChoice backend;
+  double checkpoint_every_s = 0.0;  // --index: wall seconds between checkpoints (0: off)
 };
 
 int sweep_command(const SweepOptions& options);

@@ -487,7 +487,7 @@ class ScenarioReader : public ValueReader {
   }
 
   RunSpec read_run(const TableReader& table) const {
-    table.allow_only({"duration", "output_interval", "time_step", "stability_safety"});
+    table.allow_only({"duration", "output_interval", "time_step", "stability_safety", "checkpoint_interval"});
     RunSpec run;
     run.duration_s =
         read_positive(table.require("duration"), table.path_of("duration"), dim::time);
@@ -514,6 +514,8 @@ class ScenarioReader : public ValueReader {
       }
       run.stability_safety = *value;
     }
+    if (const toml::node* every = table.find("checkpoint_interval"))
+      run.checkpoint_interval_s = read_positive(*every, table.path_of("checkpoint_interval"), dim::time);
     return run;
   }
 };

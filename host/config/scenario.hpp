@@ -132,6 +132,9 @@ struct RunSpec {
   std::optional<double> time_step_s;  // explicit step requested by the user; else chosen
   SourceLocation time_step_source;    // where time_step was given (for the stability error)
   double stability_safety = 0.9;      // chosen step = safety · stability limit (0 < safety ≤ 1)
+  // Write a checkpoint every this much simulated time (at the first output time, or slow step of
+  // a model run, at or after each multiple); optional (README "Checkpoint and restart").
+  std::optional<double> checkpoint_interval_s;
 };
 
 // What a run writes (the optional [output] table). The output cadence is run.output_interval.

@@ -1,6 +1,9 @@
 #include "host/io/run_output.hpp"
 
 #include "host/io/vtk_series.hpp"
+#include "host/io/checkpoint.hpp"
+#include "host/io/hdf5_util.hpp"
+#include "host/io/stop_signals.hpp"
 
 #include <hdf5.h>
 
@@ -20,95 +23,11 @@ namespace cordsim {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace hdf5;  // Handle, throw_hdf5, ... (host/io/hdf5_util.hpp)
 
 constexpr const char* kH5Name = "cordsim.h5";
 constexpr const char* kXdmfName = "cordsim.xdmf";
 constexpr const char* kCsvName = "mass_budget.csv";
-
-// ---- HDF5 handles and errors -------------------------------------------------------------------
-
-// One HDF5 id with the function that releases it; closing errors in the destructor are ignored
-// (it may run during unwinding), the explicit close() reports them.
-class Handle {
- public:
-  using Closer = herr_t (*)(hid_t);
-  Handle() = default;
-  Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
-  Handle(Handle&& other) noexcept : id_(std::exchange(other.id_, H5I_INVALID_HID)), closer_(other.closer_) {}
-  Handle& operator=(Handle&& other) noexcept {
-    if (this != &other) {
-      close();
-      id_ = std::exchange(other.id_, H5I_INVALID_HID);
-      closer_ = other.closer_;
-    }
-    return *this;
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  ~Handle() { close(); }
-
-  hid_t get() const { return id_; }
-  bool valid() const { return id_ >= 0; }
-  herr_t close() {
-    herr_t status = 0;
-    if (id_ >= 0 && closer_ != nullptr) status = closer_(id_);
-    id_ = H5I_INVALID_HID;
-    return status;
-  }
-
- private:
-  hid_t id_ = H5I_INVALID_HID;
-  Closer closer_ = nullptr;
-};
-
-// HDF5 prints its whole error stack to stderr on every failed call unless told not to; we build
-// one message per failure instead (file, object, and HDF5's most specific reason).
-void silence_hdf5_error_printing() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
-
-// The innermost message of HDF5's current error stack (e.g. "unable to open file: name = ...,
-// errno = 2, ..."), or "" when there is none. Clears the stack.
-std::string hdf5_error_detail() {
-  std::string detail;
-  H5Ewalk2(
-      H5E_DEFAULT, H5E_WALK_DOWNWARD,
-      [](unsigned, const H5E_error2_t* err, void* data) -> herr_t {
-        if (err->desc != nullptr && err->desc[0] != '\0') *static_cast<std::string*>(data) = err->desc;
-        return 0;
-      },
-      &detail);
-  H5Eclear2(H5E_DEFAULT);
-  return detail;
-}
-
-std::string with_detail(std::string message) {
-  const std::string detail = hdf5_error_detail();
-  if (!detail.empty()) message += " (HDF5: " + detail + ")";
-  return message;
-}
-
-[[noreturn]] void throw_hdf5(const fs::path& file, const std::string& action) {
-  throw std::runtime_error(with_detail(fmt::format("HDF5 error in '{}': cannot {}", file.string(), action)));
-}
-
-// File access properties: HDF5 ≥ 1.10.7 locks files and fails on file systems without lock
-// support (common on Lustre/NFS scratch); keep locking where it works, ignore it where it doesn't.
-Handle file_access_properties(const fs::path& file) {
-  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
-  if (!fapl.valid()) throw_hdf5(file, "create file access properties");
-#if H5_VERSION_GE(1, 10, 7)
-  if (H5Pset_file_locking(fapl.get(), true, true) < 0) throw_hdf5(file, "set file locking properties");
-#endif
-  return fapl;
-}
-
-// A variable-length UTF-8 string type: h5py reads such attributes as str, ParaView ignores them.
-Handle string_type(const fs::path& file) {
-  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-  if (!type.valid() || H5Tset_size(type.get(), H5T_VARIABLE) < 0 ||
-      H5Tset_cset(type.get(), H5T_CSET_UTF8) < 0)
-    throw_hdf5(file, "create a string type");
-  return type;
-}
 
 // Writes attributes and datasets into one open file; every failure names the file and object.
 class H5Writer {
@@ -277,8 +196,11 @@ struct RunOutput::Impl {
   fs::path csv_path;
 
   bool staging_created = false;  // only a staging dir this object made is removed on failure
+  bool keep_staging = false;     // it holds a checkpoint: a failure leaves it for --resume
+  bool resuming = false;         // reopened a stopped run's staging directory
   bool files_closed = false;
   bool committed = false;
+  std::size_t synced_vtk_frames = 0;
 
   ~Impl() {
     if (committed || !staging_created) return;
@@ -287,6 +209,7 @@ struct RunOutput::Impl {
       times_dset.close();
       file.close();
       if (csv.is_open()) csv.close();
+      if (keep_staging) return;
       std::error_code ec;
       fs::remove_all(staging, ec);
     } catch (...) {
@@ -343,10 +266,13 @@ struct RunOutput::Impl {
       throw std::invalid_argument(fmt::format("RunOutput::add_static_field: name '{}' is empty, taken or has / or :", field));
     }
     const std::string name = "/grid/" + field;
-    Handle dset = h5.write_grid(file.get(), name, shape, file_type, mem_type, data);
-    h5.attr_string(dset.get(), name, "units", description.units);
-    h5.attr_string(dset.get(), name, "long_name", description.long_name);
-    if (dset.close() < 0) throw_hdf5(h5.path(), fmt::format("close dataset '{}'", name));
+    // A resumed run finds its static fields in the file already.
+    if (!resuming || H5Lexists(file.get(), name.c_str(), H5P_DEFAULT) <= 0) {
+      Handle dset = h5.write_grid(file.get(), name, shape, file_type, mem_type, data);
+      h5.attr_string(dset.get(), name, "units", description.units);
+      h5.attr_string(dset.get(), name, "long_name", description.long_name);
+      if (dset.close() < 0) throw_hdf5(h5.path(), fmt::format("close dataset '{}'", name));
+    }
     xdmf.name = field;
     static_fields.push_back(xdmf);
   }
@@ -463,6 +389,80 @@ struct RunOutput::Impl {
     }
   }
 
+  // --resume: reopens cordsim.h5 and mass_budget.csv of the staging directory and drops what was
+  // written after the checkpoint's `frames` frames.
+  void reopen(std::size_t frames) {
+    const fs::path h5_path = staging / kH5Name;
+    std::error_code ec;
+    if (!fs::is_regular_file(h5_path, ec)) {
+      throw InputError(fmt::format("--resume: '{}' is missing: '{}' is not the staging directory of a stopped run",
+                                   h5_path.string(), staging.string()));
+    }
+    h5 = H5Writer(h5_path);
+    {
+      Handle fapl = file_access_properties(h5_path);
+      file = Handle(H5Fopen(h5_path.c_str(), H5F_ACC_RDWR, fapl.get()), H5Fclose);
+    }
+    if (!file.valid()) throw_hdf5(h5_path, "reopen the file to continue it");
+    times_dset = Handle(H5Dopen2(file.get(), "/times", H5P_DEFAULT), H5Dclose);
+    if (!times_dset.valid()) throw_hdf5(h5_path, "open dataset '/times'");
+    {
+      Handle space(H5Dget_space(times_dset.get()), H5Sclose);
+      const hssize_t n = space.valid() ? H5Sget_simple_extent_npoints(space.get()) : -1;
+      if (n < 0) throw_hdf5(h5_path, "read the size of '/times'");
+      if (std::size_t(n) < frames) {
+        throw std::runtime_error(fmt::format("--resume: '{}' holds {} frames but the checkpoint needs {}",
+                                             h5_path.string(), n, frames));
+      }
+      times.assign(std::size_t(n), 0.0);
+      if (n > 0 && H5Dread(times_dset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, times.data()) < 0)
+        throw_hdf5(h5_path, "read dataset '/times'");
+      times.resize(frames);
+    }
+    const hsize_t kept = frames;
+    if (H5Dset_extent(times_dset.get(), &kept) < 0) throw_hdf5(h5_path, "shorten dataset '/times'");
+    for (const auto& f : fields) {
+      const std::string group = "/fields/" + f.name;
+      if (H5Lexists(file.get(), "/fields", H5P_DEFAULT) <= 0 || H5Lexists(file.get(), group.c_str(), H5P_DEFAULT) <= 0)
+        throw_hdf5(h5_path, fmt::format("find group '{}' to continue it", group));
+      for (std::size_t i = frames;; ++i) {
+        const std::string name = group + "/" + frame_name(i);
+        const htri_t exists = H5Lexists(file.get(), name.c_str(), H5P_DEFAULT);
+        if (exists < 0) throw_hdf5(h5_path, fmt::format("look up '{}'", name));
+        if (exists == 0) break;
+        if (H5Ldelete(file.get(), name.c_str(), H5P_DEFAULT) < 0)
+          throw_hdf5(h5_path, fmt::format("drop dataset '{}' written after the checkpoint", name));
+      }
+    }
+    if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5(h5_path, "flush the file");
+
+    // mass_budget.csv: the header and one line per kept frame, replaced atomically.
+    csv_path = staging / kCsvName;
+    std::vector<std::string> lines;
+    {
+      std::ifstream in(csv_path);
+      for (std::string line; lines.size() < frames + 1 && std::getline(in, line);) lines.push_back(line);
+      if (lines.size() < frames + 1) {
+        throw std::runtime_error(fmt::format("--resume: '{}' has {} lines but the checkpoint needs {}",
+                                             csv_path.string(), lines.size(), frames + 1));
+      }
+    }
+    const fs::path tmp = with_suffix(csv_path, ".tmp");
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      for (const auto& line : lines) out << line << '\n';
+      out.close();
+      if (!out) throw std::runtime_error(fmt::format("cannot write '{}': {}", tmp.string(), io_error()));
+    }
+    fs::rename(tmp, csv_path, ec);
+    if (ec) {
+      throw std::runtime_error(
+          fmt::format("cannot rename '{}' to '{}': {}", tmp.string(), csv_path.string(), ec.message()));
+    }
+    csv.open(csv_path, std::ios::out | std::ios::app);
+    check_csv("reopen");
+  }
+
   void move_into_place() {
     std::error_code ec;
     const bool had_old = fs::exists(fs::symlink_status(final_dir));
@@ -491,12 +491,14 @@ struct RunOutput::Impl {
     committed = true;
     // Best effort: the new output is already in place; a leftover is named *.partial.
     if (had_old) fs::remove_all(aside, ec);
+    // The checkpoints of a finished run are of no further use.
+    fs::remove_all(checkpoint_dir(final_dir), ec);
   }
 };
 
 RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, const Scenario& scenario,
                      const RunMetadata& metadata, std::vector<FieldDescription> fields,
-                     const std::vector<std::uint8_t>& tissue_mask)
+                     const std::vector<std::uint8_t>& tissue_mask, std::optional<std::size_t> resume_frames)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.final_dir = normalized_dir(final_dir);
@@ -532,8 +534,9 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
   const fs::file_status old = fs::symlink_status(m.final_dir, ec);
   if (fs::exists(old)) {
     if (!overwrite) {
-      throw InputError(
-          fmt::format("output directory '{}' exists; use --overwrite to replace it", m.final_dir.string()));
+      throw InputError(fmt::format(
+          "output directory '{}' exists; use --overwrite to replace it{}", m.final_dir.string(),
+          resume_frames ? " (a run started with --overwrite is resumed with --overwrite too)" : ""));
     }
     // --overwrite deletes the old directory at commit: refuse anything that is not a cordsim output
     // (a mistyped --out could otherwise name a home or project directory).
@@ -552,9 +555,37 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
     }
   }
 
-  // A staging directory left by a killed run is garbage by construction.
+  m.output = scenario.output;
+  silence_hdf5_error_printing();
+  if (resume_frames) {
+    // A stopped run's staging directory, continued in place.
+    if (!fs::is_directory(m.staging, ec)) {
+      throw InputError(fmt::format("--resume: no staging directory '{}'", m.staging.string()));
+    }
+    m.staging_created = true;
+    m.keep_staging = true;
+    m.resuming = true;
+    const WriteGuard writing;  // cordsim.h5 is being changed in place
+    m.reopen(*resume_frames);
+    if (m.output.vtk) {
+      m.vtk = std::make_unique<VtkSeries>(m.staging, scenario.grid, m.fields, tissue_mask, m.output.float64);
+      m.vtk->resume(m.times);
+      m.synced_vtk_frames = m.times.size();
+    }
+    return;
+  }
+
+  // A staging directory left by a killed run is garbage by construction, unless it holds a
+  // checkpoint: hours of computing are not thrown away without --overwrite.
   std::error_code status_ec;  // e.g. "not a directory" above it: create_directories reports that
   if (fs::exists(fs::symlink_status(m.staging, status_ec))) {
+    const std::vector<fs::path> checkpoints = checkpoint_files(m.staging);
+    if (!checkpoints.empty() && !overwrite) {
+      throw InputError(fmt::format(
+          "'{}' holds a checkpoint of a stopped run ({}): resume it with --resume {}, or pass --overwrite to "
+          "discard it and start again",
+          m.staging.string(), checkpoints.front().filename().string(), m.staging.string()));
+    }
     fs::remove_all(m.staging, ec);
     if (ec) {
       throw InputError(fmt::format("cannot remove the stale staging directory '{}': {}", m.staging.string(),
@@ -568,7 +599,6 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
   }
   m.staging_created = true;
 
-  silence_hdf5_error_printing();
   const fs::path h5_path = m.staging / kH5Name;
   m.h5 = H5Writer(h5_path);
   {
@@ -583,7 +613,6 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
   m.create_times_dataset();
   if (H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5(h5_path, "flush the file");
 
-  m.output = scenario.output;
   if (m.output.vtk)
     m.vtk = std::make_unique<VtkSeries>(m.staging, scenario.grid, m.fields, tissue_mask, m.output.float64);
 
@@ -626,6 +655,8 @@ void RunOutput::write_frame(double time_s, const std::vector<const float*>& fiel
                                             m.times.empty() ? 0.0 : m.times.back()));
   }
 
+  // A second stop signal waits for the frame to be complete (host/io/stop_signals.hpp).
+  const WriteGuard writing;
   const std::string frame = frame_name(m.times.size());
   for (std::size_t f = 0; f < fields.size(); ++f) {
     if (fields[f] == nullptr) {
@@ -654,6 +685,7 @@ void RunOutput::write_frame(double time_s, const std::vector<const float*>& fiel
 std::filesystem::path RunOutput::commit() {
   Impl& m = *impl_;
   if (m.files_closed) throw std::logic_error("RunOutput::commit called twice");
+  const WriteGuard writing;
   m.close_files();
   m.write_xdmf();
   if (m.vtk) m.vtk->write_collection();
@@ -662,6 +694,39 @@ std::filesystem::path RunOutput::commit() {
 }
 
 const std::filesystem::path& RunOutput::staging_dir() const { return impl_->staging; }
+
+std::size_t RunOutput::frames_written() const { return impl_->times.size(); }
+
+void RunOutput::sync() {
+  Impl& m = *impl_;
+  if (m.files_closed) return;
+  const WriteGuard writing;
+  if (H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5(m.h5.path(), "flush the file");
+  sync_to_disk(m.h5.path());
+  m.csv.flush();
+  m.check_csv("write");
+  sync_to_disk(m.csv_path);
+  if (m.vtk) {
+    for (; m.synced_vtk_frames < m.times.size(); ++m.synced_vtk_frames)
+      sync_to_disk(m.staging / VtkSeries::frame_file(m.synced_vtk_frames));
+  }
+}
+
+void RunOutput::keep_staging_on_failure() { impl_->keep_staging = true; }
+
+void RunOutput::suspend() {
+  Impl& m = *impl_;
+  if (m.files_closed) return;
+  const WriteGuard writing;
+  m.keep_staging = true;
+  m.close_files();
+  m.write_xdmf();
+  if (m.vtk) m.vtk->write_collection();
+}
+
+std::filesystem::path staging_dir_for(const std::filesystem::path& final_dir) {
+  return with_suffix(normalized_dir(final_dir), ".partial");
+}
 
 // ---- planning ----------------------------------------------------------------------------------
 

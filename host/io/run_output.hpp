@@ -2,7 +2,9 @@
 // The files of one run, written so that a crash or a bad input never leaves a half-written
 // output directory behind:
 //   OUT.partial/ is created first and everything is written there; commit() renames it to OUT.
-//   A RunOutput destroyed without commit() removes OUT.partial.
+//   A RunOutput destroyed without commit() removes OUT.partial, unless a checkpoint has been
+//   written into it (keep_staging_on_failure(), host/io/checkpoint.hpp) or the run stopped to be
+//   resumed (suspend()). A resumed run reopens OUT.partial and continues its files.
 //
 // Contents of OUT (names fixed, documented in the README):
 //   cordsim.h5    one dataset per field per output time: /fields/<name>/<frame index, 6 digits>,
@@ -21,6 +23,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,10 +45,19 @@ struct RunMetadata {
 class RunOutput {
  public:
   // Throws InputError if `final_dir` exists and `overwrite` is false, or if it cannot be created
-  // (the message names the path and the system error).
+  // (the message names the path and the system error). A staging directory left by an earlier
+  // run is removed, unless it holds a checkpoint: that is refused without `overwrite` (the message
+  // says how to resume it).
+  //
+  // `resume_frames`: reopen the staging directory of a stopped run instead (`cordsim run
+  // --resume`), keeping its first *resume_frames frames: the field datasets, /times entries, mass
+  // budget lines and VTK frames written after the checkpoint are dropped, so that the next
+  // write_frame continues exactly where the checkpoint left off. Static fields already in the file
+  // are not written again.
   RunOutput(const std::filesystem::path& final_dir, bool overwrite, const Scenario& scenario,
             const RunMetadata& metadata, std::vector<FieldDescription> fields,
-            const std::vector<std::uint8_t>& tissue_mask);
+            const std::vector<std::uint8_t>& tissue_mask,
+            std::optional<std::size_t> resume_frames = std::nullopt);
   ~RunOutput();
   RunOutput(const RunOutput&) = delete;
   RunOutput& operator=(const RunOutput&) = delete;
@@ -66,10 +78,27 @@ class RunOutput {
 
   const std::filesystem::path& staging_dir() const;
 
+  // Frames written so far (the ones kept by a resume included).
+  std::size_t frames_written() const;
+
+  // Flushes cordsim.h5 and mass_budget.csv and fsyncs them and the VTK frames written since the
+  // last call, so that a checkpoint written next only refers to data on disk.
+  void sync();
+
+  // From now on a failure keeps OUT.partial (it holds a checkpoint to resume from).
+  void keep_staging_on_failure();
+
+  // The run stops to be resumed later: closes the files, writes cordsim.xdmf and cordsim.pvd
+  // for the frames so far (so OUT.partial opens in ParaView) and keeps OUT.partial.
+  void suspend();
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The staging directory RunOutput uses for `final_dir`: OUT.partial ("out/" names "out").
+std::filesystem::path staging_dir_for(const std::filesystem::path& final_dir);
 
 // Upper bound on the bytes a run writes (uncompressed): every frame's fields in HDF5 and, when
 // output.vtk, again as VTK together with the static grid fields (`static_bytes_per_voxel`: the

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <vtkCellData.h>
 #include <vtkDoubleArray.h>
+#include <vtkErrorCode.h>
 #include <vtkFieldData.h>
 #include <vtkFloatArray.h>
 #include <vtkImageData.h>
@@ -96,7 +97,7 @@ void VtkSeries::write_frame(double time_s, const std::vector<const float*>& fiel
   image->GetFieldData()->AddArray(length_unit);
   image->GetFieldData()->AddArray(units);
 
-  const std::string relative = fmt::format("vtk/frame_{:06d}.vti", frames_.size());
+  const std::string relative = frame_file(frames_.size());
   const fs::path path = dir_ / relative;
   vtkNew<vtkXMLImageDataWriter> writer;
   writer->SetFileName(path.c_str());
@@ -104,9 +105,31 @@ void VtkSeries::write_frame(double time_s, const std::vector<const float*>& fiel
   writer->SetDataModeToAppended();
   writer->EncodeAppendedDataOff();   // raw binary: no base64 inflation
   writer->SetCompressorTypeToLZ4();  // fast, and ParaView 5.11 reads it
-  if (writer->Write() != 1)
-    throw std::runtime_error(fmt::format("cannot write VTK file '{}': {}", path.string(), std::strerror(errno)));
+  errno = 0;
+  // Write() may report success when the file could not be opened: the writer's error code says.
+  const int written = writer->Write();
+  const unsigned long code = writer->GetErrorCode();
+  if (written != 1 || code != vtkErrorCode::NoError) {
+    const int error = errno;
+    throw std::runtime_error(fmt::format("cannot write VTK file '{}': {}", path.string(),
+                                         error != 0 ? std::strerror(error) : fmt::format("VTK error code {}", code)));
+  }
   frames_.emplace_back(time_s, relative);
+}
+
+std::string VtkSeries::frame_file(std::size_t index) { return fmt::format("vtk/frame_{:06d}.vti", index); }
+
+void VtkSeries::resume(const std::vector<double>& times) {
+  frames_.clear();
+  for (std::size_t i = 0; i < times.size(); ++i) frames_.emplace_back(times[i], frame_file(i));
+  std::error_code ec;
+  for (std::size_t i = times.size();; ++i) {
+    const fs::path path = dir_ / frame_file(i);
+    if (!fs::exists(fs::symlink_status(path, ec))) break;
+    if (!fs::remove(path, ec) || ec)
+      throw std::runtime_error(fmt::format("cannot remove '{}' (written after the checkpoint): {}", path.string(),
+                                           ec ? ec.message() : "not removed"));
+  }
 }
 
 void VtkSeries::write_collection() const {

@@ -36,6 +36,13 @@ class VtkSeries {
   // Writes cordsim.pvd (under a temporary name, then renamed).
   void write_collection() const;
 
+  // A resumed run (RunOutput's resume_frames): the frames at `times` are on disk already; any
+  // later frame files are removed, to be written again.
+  void resume(const std::vector<double>& times);
+
+  // The file of frame `index`, relative to the run directory: vtk/frame_NNNNNN.vti.
+  static std::string frame_file(std::size_t index);
+
   static constexpr const char* collection_name = "cordsim.pvd";
 
  private:

@@ -11,10 +11,12 @@
 #include <optional>
 
 #include "host/geometry/geometry.hpp"
+#include "host/io/checkpoint.hpp"
 #include "host/io/run_output.hpp"
 #include "host/io/summary.hpp"
 #include "host/model/readouts.hpp"
 #include "host/model/tissue_model.hpp"
+#include "host/solver/field_guard.hpp"
 #include "host/solver/stepper.hpp"
 
 namespace cordsim {
@@ -49,7 +51,8 @@ class AlsRun {
     const std::size_t n = problem.tissue.size();
     for (auto* f : {&no_, &tnf_, &ifn_, &nrtn_, &eb_}) f->assign(n, 0.f);
     download_fields();
-    for (const ModelEvent& e : scenario.model->events) pending_.push_back({e, e.time_s});
+    const std::vector<ModelEvent>& events = scenario.model->events;
+    for (std::size_t i = 0; i < events.size(); ++i) pending_.push_back({events[i], events[i].time_s, i});
   }
 
   AlsRunResult run(const AlsRunOptions& options) {
@@ -65,10 +68,18 @@ class AlsRun {
                  model_.tissue_voxels(), settings_.slow_step_s / 3600.0, settings_.strang ? "Strang" : "Lie",
                  settings_.reaction_order == 2 ? "midpoint" : "Euler", times.size(), fields.size(),
                  double(expected) / 1048576.0);
-    check_disk_space(out_dir, expected);
+    std::optional<std::size_t> resume_frames;
+    if (options.resume) {
+      resume_frames = load_state(*options.resume);
+    } else {
+      // Two checkpoints may sit beside the output: the species (float32), states and inputs (float64).
+      check_disk_space(out_dir, expected + 2 * (problem_.tissue.size() * (scenario_.species.size() + 1) * 4 +
+                                                model_.tissue_voxels() * (kCellStates + 7) * 8));
+    }
     RunOutput output(out_dir, options.overwrite, scenario_, {options.version, backend_.description()}, fields,
-                     problem_.tissue);
+                     problem_.tissue, resume_frames);
     add_label_fields(output, problem_.labels);
+    FieldGuard guard(scenario_, problem_.tissue);
 
     std::vector<std::vector<float>> frame(fields.size());
     auto write_frame = [&] {
@@ -97,30 +108,47 @@ class AlsRun {
     };
 
     const double end = scenario_.run.duration_s;
-    fire_due_events();
-    record_readout("");
-    write_frame();
-    std::size_t next_output = 1;
-    double next_readout = settings_.readout_interval_s;
+    if (!options.resume) {
+      fire_due_events();
+      record_readout("");
+      write_frame();
+      next_output_ = 1;
+      next_readout_ = settings_.readout_interval_s;
+    }
     while (time_ < end * (1.0 - 1e-12)) {
       double next = std::min(time_ + settings_.slow_step_s, end);
-      if (next_output < times.size()) next = std::min(next, times[next_output]);
-      next = std::min(next, next_readout);
+      if (next_output_ < times.size()) next = std::min(next, times[next_output_]);
+      next = std::min(next, next_readout_);
       for (const Pending& p : pending_)
         if (p.time_s && *p.time_s > time_ + 1.0) next = std::min(next, *p.time_s);
       step(next - time_);
       time_ = next;
+      for (std::size_t s : {index_.no, index_.tnf, index_.ifn, index_.nrtn, index_.eb})
+        guard.check(s, species_field(int(s)).data(), time_);
       update_milestones();
       fire_due_events();
-      if (time_ >= next_readout - 1.0) {
+      if (time_ >= next_readout_ - 1.0) {
         record_readout("");
-        next_readout += settings_.readout_interval_s;
+        next_readout_ += settings_.readout_interval_s;
       }
-      if (next_output < times.size() && time_ >= times[next_output] - 1e-6) {
+      if (next_output_ < times.size() && time_ >= times[next_output_] - 1e-6) {
         write_frame();
-        ++next_output;
+        ++next_output_;
       }
       if (options.progress) options.progress(time_, stepper_.total_steps());
+      Checkpoints* checkpoints = options.checkpoints;
+      if (checkpoints && time_ < end * (1.0 - 1e-12) && checkpoints->due_at(time_)) {
+        std::vector<std::string> names;
+        for (const SpeciesSpec& sp : scenario_.species) names.push_back(sp.name);
+        checkpoints->write(
+            time_, output, names,
+            [&](std::size_t s, std::vector<float>& buffer) { backend_.get_concentration(int(s), buffer.data()); },
+            [&](CheckpointWriter& w) { save_state(w); });
+        if (checkpoints->stop_after(time_)) {
+          output.suspend();
+          return {{}, true};
+        }
+      }
     }
     write_tables(output.staging_dir());
     spdlog::info("ALS model: onset {} d, early disease {} d, end stage {} d", json_number(milestone("onset") / kDay),
@@ -129,10 +157,136 @@ class AlsRun {
     return {output.commit()};
   }
 
+  // The model's part of a checkpoint (the species fields are written beside it from the back
+  // end): everything the run loop reads that is not rebuilt from the scenario, in full precision.
+  void save_state(CheckpointWriter& w) const {
+    const std::size_t n = model_.tissue_voxels();
+    std::vector<double> states, inputs;
+    states.reserve(n * kCellStates);
+    inputs.reserve(n * 7);
+    for (std::size_t i = 0; i < n; ++i) {
+      const CellState& c = model_.state(i);
+      for (double x : {c.motor_neurons, c.stress, c.microglia, c.astrocytes, c.barrier, c.adhesion, c.msc, c.wnt})
+        states.push_back(x);
+      const VoxelInputs& v = model_.inputs(i);
+      for (double x : {v.motor_neurons_initial, v.microglia_baseline, v.astrocytes, v.capillary_surface,
+                       v.sod1_motor_neurons, v.sod1_astrocytes, v.sod1_microglia})
+        inputs.push_back(x);
+    }
+    w.doubles("state/als/cell_states", states);
+    w.doubles("state/als/voxel_inputs", inputs);
+    w.field("state/als/eb_host", eb_);
+    w.scalar("state/als/time_s", time_);
+    w.integer("state/als/stencil_sweeps", stepper_.total_steps());
+    w.integer("state/als/next_output", std::int64_t(next_output_));
+    w.scalar("state/als/next_readout_s", next_readout_);
+    w.doubles("state/als/systemic", {systemic_.plasma_msc, systemic_.lung_msc, systemic_.chir_until_s});
+    // Pending events by their index in the scenario, with the time resolved so far (NaN: waits
+    // for its milestone).
+    std::vector<std::int64_t> pending;
+    std::vector<double> pending_times;
+    for (const Pending& p : pending_) {
+      pending.push_back(std::int64_t(p.index));
+      pending_times.push_back(p.time_s ? *p.time_s : std::numeric_limits<double>::quiet_NaN());
+    }
+    w.integers("state/als/pending_events", pending);
+    w.doubles("state/als/pending_times_s", pending_times);
+    auto save_map = [&](const std::string& name, const std::map<std::string, double>& map) {
+      std::vector<std::string> keys;
+      std::vector<double> values;
+      for (const auto& [key, value] : map) {
+        keys.push_back(key);
+        values.push_back(value);
+      }
+      w.texts(name + "_names", keys);
+      w.doubles(name + "_values", values);
+    };
+    save_map("state/als/milestones", milestones_);
+    save_map("state/als/last_evans_blue", last_eb_);
+    std::vector<std::string> keys;
+    std::vector<double> values;
+    for (const auto& [key, value] : summary_) {
+      keys.push_back(key);
+      values.push_back(value);
+    }
+    w.texts("state/als/summary_names", keys);
+    w.doubles("state/als/summary_values", values);
+    w.text("state/als/readouts_csv", readouts_csv_);
+    w.text("state/als/evans_blue_csv", eb_csv_);
+    w.text("state/als/events_csv", events_csv_);
+  }
+
+  // Puts a checkpoint's state back (the back end's fields included); returns the frames its output
+  // had. Throws InputError when it does not fit this scenario.
+  std::size_t load_state(const CheckpointReader& r) {
+    const auto fail = [&](const std::string& what) {
+      return InputError(fmt::format("--resume: checkpoint '{}' does not fit the scenario: {}", r.path().string(), what));
+    };
+    const std::size_t cells = problem_.tissue.size();
+    for (std::size_t s = 0; s < scenario_.species.size(); ++s)
+      backend_.set_concentration(int(s), r.field("fields/" + scenario_.species[s].name, cells).data());
+    download_fields();
+    eb_ = r.field("state/als/eb_host", cells);
+    const std::size_t n = model_.tissue_voxels();
+    const std::vector<double> states = r.doubles("state/als/cell_states");
+    const std::vector<double> inputs = r.doubles("state/als/voxel_inputs");
+    if (states.size() != n * kCellStates || inputs.size() != n * 7) throw fail("tissue voxel count differs");
+    for (std::size_t i = 0; i < n; ++i) {
+      const double* c = &states[i * kCellStates];
+      model_.states()[i] = CellState{c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]};
+      const double* v = &inputs[i * 7];
+      model_.inputs(i) = VoxelInputs{v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+    }
+    time_ = r.scalar("state/als/time_s");
+    Stepper::State stepper = stepper_.state();
+    stepper.total_steps = long(r.integer("state/als/stencil_sweeps"));
+    stepper_.restore(stepper);
+    next_output_ = std::size_t(r.integer("state/als/next_output"));
+    next_readout_ = r.scalar("state/als/next_readout_s");
+    const std::vector<double> systemic = r.doubles("state/als/systemic");
+    if (systemic.size() != 3) throw fail("systemic pools");
+    systemic_.plasma_msc = systemic[0];
+    systemic_.lung_msc = systemic[1];
+    systemic_.chir_until_s = systemic[2];
+    const auto pending = r.integers("state/als/pending_events");
+    const auto pending_times = r.doubles("state/als/pending_times_s");
+    const auto& events = scenario_.model->events;
+    if (pending_times.size() != pending.size()) throw fail("pending events");
+    pending_.clear();
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      if (pending[i] < 0 || std::size_t(pending[i]) >= events.size()) throw fail("pending events");
+      const std::size_t index = std::size_t(pending[i]);
+      pending_.push_back({events[index],
+                          std::isnan(pending_times[i]) ? std::nullopt : std::optional<double>(pending_times[i]),
+                          index});
+    }
+    auto load_map = [&](const std::string& name, std::map<std::string, double>& map) {
+      const auto keys = r.texts(name + "_names");
+      const auto values = r.doubles(name + "_values");
+      if (keys.size() != values.size()) throw fail(name);
+      map.clear();
+      for (std::size_t i = 0; i < keys.size(); ++i) map[keys[i]] = values[i];
+    };
+    load_map("state/als/milestones", milestones_);
+    load_map("state/als/last_evans_blue", last_eb_);
+    const auto keys = r.texts("state/als/summary_names");
+    const auto values = r.doubles("state/als/summary_values");
+    if (keys.size() != values.size()) throw fail("summary");
+    summary_.clear();
+    for (std::size_t i = 0; i < keys.size(); ++i) summary_.emplace_back(keys[i], values[i]);
+    readouts_csv_ = r.text("state/als/readouts_csv");
+    eb_csv_ = r.text("state/als/evans_blue_csv");
+    events_csv_ = r.text("state/als/events_csv");
+    const std::int64_t frames = r.header().frames;
+    if (frames < 1 || std::size_t(frames) != next_output_) throw fail("output frames");
+    return std::size_t(frames);
+  }
+
  private:
   struct Pending {
     ModelEvent event;
     std::optional<double> time_s;  // unknown until its milestone is reached
+    std::size_t index = 0;         // in the scenario's events (for a checkpoint)
   };
 
   // The problem with the model's initial sources and decay, so that the stepper's first
@@ -160,6 +314,12 @@ class AlsRun {
   void add_scenario_sources(int s, std::vector<float>& source) const {
     const std::vector<float>& extra = problem_.species[std::size_t(s)].source;
     for (std::size_t v = 0; v < source.size(); ++v) source[v] += extra[v];
+  }
+
+  // The host copy of a model species' field (the five the model drives).
+  const std::vector<float>& species_field(int s) const {
+    const std::vector<float>* fields[] = {&no_, &tnf_, &ifn_, &nrtn_, &eb_};
+    return *fields[species_slot(s)];
   }
 
   int species_slot(int s) const {
@@ -342,6 +502,8 @@ class AlsRun {
   Stepper stepper_;
   SystemicState systemic_;
   double time_ = 0.0;
+  std::size_t next_output_ = 1;  // the next output frame's index into output_times
+  double next_readout_ = 0.0;
   std::vector<float> no_, tnf_, ifn_, nrtn_, eb_;
   std::vector<Pending> pending_;
   std::map<std::string, double> milestones_;

@@ -17,8 +17,12 @@
 
 namespace cordsim {
 
+class Checkpoints;
+class CheckpointReader;
+
 struct AlsRunResult {
   std::filesystem::path xdmf;  // committed output
+  bool stopped = false;        // stopped after a checkpoint (a signal, --stop-at): nothing committed
 };
 
 struct AlsRunOptions {
@@ -27,6 +31,10 @@ struct AlsRunOptions {
   std::string version;
   std::function<void(double t_s, long sweeps)> progress;  // after every slow step
   std::function<void(const std::filesystem::path&)> before_commit;  // e.g. a sweep row's row.json
+  // Checkpoints (host/io/checkpoint.hpp): asked after every slow step whether to write one and
+  // whether to stop; nullptr: none. `resume`: continue from this checkpoint (its OUT.partial).
+  Checkpoints* checkpoints = nullptr;
+  const CheckpointReader* resume = nullptr;
 };
 
 AlsRunResult run_als_model(const Scenario& scenario, const Problem& problem, Backend& backend,

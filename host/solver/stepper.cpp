@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <stdexcept>
@@ -110,6 +111,12 @@ void Stepper::solve_implicit(std::size_t species, const Plan& p) {
   }
   info_[species].last_solve = report;
   total_steps_ += report.iterations;
+  check_converged(species, report);
+}
+
+void Stepper::check_converged(std::size_t species, const LinearSolveReport& report) const {
+  const SpeciesSpec& spec = scenario_.species[species];
+  const LinearSolverSettings settings = solver_settings(spec);
   if (!report.converged) {
     throw std::runtime_error(fmt::format(
         "species '{}' ({}): the linear solve at t = {:.6g} s did not converge: relative residual "
@@ -162,30 +169,97 @@ void Stepper::set_coefficients(std::size_t species, const SpeciesCoefficients& c
   info_[species].stability_limit_s = backend_.stability_limit(int(species));
 }
 
-void Stepper::advance(double interval_s, const std::function<void(double)>& progress) {
-  if (interval_s <= 0.0) return;
+bool Stepper::advance(double interval_s, const std::function<void(double)>& progress,
+                      const std::function<bool()>& pause) {
+  if (interval_s <= 0.0) return true;
+  if (partial_.interval_s != 0.0 && partial_.interval_s != interval_s) {
+    throw std::logic_error(fmt::format("Stepper::advance: an interval of {} s was left part-way; {} s asked for",
+                                       partial_.interval_s, interval_s));
+  }
   const double species_count = double(info_.size());
-  for (std::size_t s = 0; s < info_.size(); ++s) {
+  std::size_t s = partial_.interval_s != 0.0 ? partial_.species : 0;
+  long done = partial_.interval_s != 0.0 ? partial_.steps_done : 0;
+  partial_ = {};
+  const auto leave = [&](std::size_t species, long steps_done) {
+    partial_ = {interval_s, species, steps_done};
+    return false;
+  };
+  for (; s < info_.size(); ++s, done = 0) {
     const Plan p = plan(s, interval_s);
-    if (scenario_.species[s].implicit()) {
+    const SpeciesSpec::Integrator integrator = info_[s].integrator;
+    if (integrator == SpeciesSpec::Integrator::quasi_steady) {
+      if (done == 0) solve_implicit(s, p);
+    } else if (scenario_.species[s].implicit() && !pause && done == 0) {
       solve_implicit(s, p);
+    } else if (scenario_.species[s].implicit()) {
+      // θ-method steps one at a time (each solve starts from the field it advances, so this is
+      // the same as one call), with the interval's solves summed as solve_implicit does.
+      const double theta = integrator == SpeciesSpec::Integrator::backward_euler ? 1.0 : 0.5;
+      const LinearSolverSettings settings = solver_settings(scenario_.species[s]);
+      if (done == 0) info_[s].last_solve = LinearSolveReport{};
+      while (done < p.steps) {
+        const LinearSolveReport one = backend_.step_theta(int(s), p.step_s, theta, 1, settings);
+        LinearSolveReport& total = info_[s].last_solve;
+        total.iterations += one.iterations;
+        total.solves += one.solves;
+        total.relative_residual = std::max(total.relative_residual, one.relative_residual);
+        total.converged = total.converged && one.converged;
+        total_steps_ += one.iterations;
+        check_converged(s, total);
+        ++done;
+        if (progress) progress((double(s) + double(done) / double(p.steps)) / species_count);
+        if (done < p.steps && pause && pause()) return leave(s, done);
+      }
     } else {
-      // Explicit steps go in chunks so that progress can be reported; the steps themselves, and
-      // so the results, are the same as in one call.
-      const long chunk = progress ? std::max(1L, p.steps / 16) : p.steps;
-      for (long done = 0; done < p.steps; done += chunk) {
+      // Explicit steps go in chunks so that progress can be reported and a pause heard; the
+      // steps themselves, and so the results, are the same as in one call. A chunk is at most
+      // 1/16 of the interval and, once timed, about a second of wall time.
+      const bool chunked = progress || pause;
+      const long largest = chunked ? std::max(1L, p.steps / 16) : p.steps;
+      long chunk = chunked ? std::min(largest, 4L) : p.steps;
+      while (done < p.steps) {
         const long n = std::min(chunk, p.steps - done);
-        if (info_[s].integrator == SpeciesSpec::Integrator::rkl2)
+        const auto began = std::chrono::steady_clock::now();
+        if (integrator == SpeciesSpec::Integrator::rkl2)
           backend_.step_rkl2(int(s), p.step_s, p.stages, n);
         else
           backend_.step_explicit(int(s), p.step_s, n);
         total_steps_ += n * p.stages;
-        if (progress) progress((double(s) + double(done + n) / double(p.steps)) / species_count);
+        done += n;
+        if (progress) progress((double(s) + double(done) / double(p.steps)) / species_count);
+        if (chunked) {
+          const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+          const double per_second = seconds > 0.0 ? double(n) / seconds : double(largest);
+          chunk = std::clamp(long(std::min(per_second, double(largest))), 1L, largest);
+        }
+        if (done < p.steps && pause && pause()) return leave(s, done);
       }
     }
     if (progress) progress(double(s + 1) / species_count);
+    if (s + 1 < info_.size() && pause && pause()) return leave(s + 1, 0);
   }
   time_s_ += interval_s;
+  return true;
+}
+
+Stepper::State Stepper::state() const {
+  State st;
+  st.time_s = time_s_;
+  st.total_steps = total_steps_;
+  st.interval_s = partial_.interval_s;
+  st.species = partial_.species;
+  st.steps_done = partial_.steps_done;
+  for (const SpeciesStepInfo& info : info_) st.last_solve.push_back(info.last_solve);
+  return st;
+}
+
+void Stepper::restore(const State& st) {
+  if (st.last_solve.size() != info_.size() || st.species > info_.size() || st.steps_done < 0)
+    throw std::invalid_argument("Stepper::restore: the state does not fit this scenario's species");
+  time_s_ = st.time_s;
+  total_steps_ = st.total_steps;
+  partial_ = {st.interval_s, st.species, st.steps_done};
+  for (std::size_t s = 0; s < info_.size(); ++s) info_[s].last_solve = st.last_solve[s];
 }
 
 SolverLog::SolverLog(const Scenario& scenario) {

@@ -41,12 +41,21 @@ class Stepper {
   // it was set) when the scenario asks for an unstable forward-Euler step.
   // `Setup::plan_only` (cordsim validate) stops after the stability limits and the step plans:
   // the quasi-steady species are not solved, so the stepper must not be advanced.
-  enum class Setup { run, plan_only };
+  // `Setup::restore`: the same, for a run whose fields (quasi-steady ones included) and state come
+  // from a checkpoint next (set_concentration, restore()); then it is advanced as usual.
+  enum class Setup { run, plan_only, restore };
   Stepper(const Scenario& scenario, const Problem& problem, Backend& backend, Setup setup = Setup::run);
 
-  // Advances every species by `interval` seconds.
+  // Advances every species by `interval` seconds; returns true when the interval is done.
   // `progress`, if given, is called now and then with the fraction of the interval done.
-  void advance(double interval_s, const std::function<void(double)>& progress = nullptr);
+  // `pause`, if given, is asked between chunks of steps (explicit steps in chunks of at most 1/16
+  // of the interval and about a second of wall time, each implicit step, each species): when it
+  // says true before the interval is done, advance returns false and leaves the interval part-way
+  // (state() says where, for a checkpoint); calling advance again with the same interval continues
+  // it. How the steps are chunked, and whether and where a run was paused, do not change the
+  // results by a bit.
+  bool advance(double interval_s, const std::function<void(double)>& progress = nullptr,
+               const std::function<bool()>& pause = nullptr);
 
   // Advances one species by `interval` seconds on its own schedule; the stepper's clock is left
   // alone (a model drives its species one by one and keeps its own time).
@@ -61,6 +70,19 @@ class Stepper {
   long total_steps() const { return total_steps_; }
   const std::vector<SpeciesStepInfo>& species_info() const { return info_; }
 
+  // What a checkpoint holds of the stepper (the fields themselves are in the back end).
+  struct State {
+    double time_s = 0.0;
+    long total_steps = 0;
+    double interval_s = 0.0;   // an output interval left part-way by a pause (0: none) ...
+    std::size_t species = 0;   // ... in this species ...
+    long steps_done = 0;       // ... after this many of its steps
+    std::vector<LinearSolveReport> last_solve;  // per species
+  };
+  State state() const;
+  // Continues from a checkpoint's state (after the species fields are back in the back end).
+  void restore(const State& state);
+
  private:
   struct Plan {
     long steps;
@@ -70,12 +92,18 @@ class Stepper {
   Plan plan(std::size_t species, double interval_s) const;
   // Runs the species' implicit solves over an interval and records them; throws on non-convergence.
   void solve_implicit(std::size_t species, const Plan& p);
+  void check_converged(std::size_t species, const LinearSolveReport& report) const;
 
   const Scenario& scenario_;
   Backend& backend_;
   std::vector<SpeciesStepInfo> info_;
   double time_s_ = 0.0;
   long total_steps_ = 0;
+  struct Partial {
+    double interval_s = 0.0;
+    std::size_t species = 0;
+    long steps_done = 0;
+  } partial_;
 };
 
 // The linear solves of the implicit species, one row per output time, for solver_log.csv:
@@ -88,6 +116,9 @@ class SolverLog {
   bool empty() const { return species_.empty(); }
   void record(const Stepper& stepper);
   void write(const std::string& path) const;
+  // The CSV text so far, for a checkpoint, and back.
+  const std::string& text() const { return csv_; }
+  void restore(std::string text) { csv_ = std::move(text); }
 
  private:
   std::vector<std::size_t> species_;  // indices of the implicit species
