@@ -6,7 +6,11 @@ and the figures it records with fixtures::report ("measured: <quantity>" / "boun
 properties), optionally runs `cordsim bench`, and writes one Markdown page with the machine,
 the version, the tables and the benchmark output.
 
-    tools/validation.py [--build build] [--out docs/validation.md] [--no-bench]
+    tools/validation.py [--build build] [--out docs/validation.md] [--no-bench] [--no-calibration]
+
+With the calibration (tools/calibrate.py, a few minutes; Debian's python3 for its figures) it also
+runs the ALS calibration scenarios and adds their table and figures, and it refreshes the
+parameter table of docs/model.md from `cordsim parameters`.
 
 Needs only the Python standard library. The build must exist (tools/setup.sh makes it).
 """
@@ -30,6 +34,8 @@ SUITES = [
     ("tests/kernels/test_kernels", "Per-voxel kernels and the CUDA launch mapping (label unit)"),
     ("tests/geometry/test_geometry", "Parametric cord geometry (label unit)"),
     ("tests/geometry/test_atlas_import", "Atlas import: PAM50 and synthetic NIfTI (label io)"),
+    ("tests/model/test_reaction_integrator", "ALS model: per-voxel reaction integrator (label unit)"),
+    ("tests/model/test_model_scenarios", "ALS model behaviours (label model)"),
 ]
 
 
@@ -77,11 +83,24 @@ def machine_description():
     return f"{os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}"
 
 
+def refresh_parameter_table(cordsim: Path):
+    """Puts `cordsim parameters` between the markers of docs/model.md."""
+    table = subprocess.run([str(cordsim), "parameters"], capture_output=True, text=True, check=True).stdout
+    page = REPO / "docs" / "model.md"
+    text = page.read_text()
+    begin = text.index("<!-- parameters:begin")
+    begin = text.index("-->", begin) + 3
+    end = text.index("<!-- parameters:end -->")
+    page.write_text(text[:begin] + "\n" + table + text[end:])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default=str(REPO / "build"), help="build directory")
     parser.add_argument("--out", default=str(REPO / "docs" / "validation.md"), help="page to write")
     parser.add_argument("--no-bench", action="store_true", help="skip `cordsim bench` (about 1 minute)")
+    parser.add_argument("--no-calibration", action="store_true", help="skip the ALS calibration runs")
+    parser.add_argument("--reuse-calibration", action="store_true", help="reuse finished calibration runs")
     args = parser.parse_args()
     build = Path(args.build)
     cordsim = build / "host" / "cordsim"
@@ -115,6 +134,16 @@ def main():
             for i, (quantity, measured, bound) in enumerate(rows):
                 lines.append(f"| {name if i == 0 else ''} | {verdict if i == 0 else ''} | {quantity} | {measured} | {bound} |")
         lines.append("")
+
+    if not args.no_calibration:
+        sys.path.insert(0, str(REPO / "tools"))
+        import calibrate
+
+        runs = calibrate.run_all(cordsim, build / "calibration", False, args.reuse_calibration)
+        section, calibration_failures = calibrate.section(runs, REPO / "docs" / "figures", Path(args.out).parent, False)
+        lines += section + [""]
+        failures += calibration_failures
+        refresh_parameter_table(cordsim)
 
     if not args.no_bench:
         bench = subprocess.run([str(cordsim), "bench"], capture_output=True, text=True)
