@@ -632,6 +632,29 @@ void RunOutput::add_static_field(const FieldDescription& description, const std:
   if (impl_->vtk) impl_->vtk->add_static_field(description, values);
 }
 
+void RunOutput::add_table(const std::string& table, const std::vector<std::string>& columns,
+                          const std::vector<std::vector<double>>& rows) {
+  Impl& m = *impl_;
+  const hid_t file = m.file.get();
+  if (H5Lexists(file, "/readouts", H5P_DEFAULT) <= 0) m.h5.create_group(file, "/readouts");
+  const std::string group = "/readouts/" + table;
+  if (H5Lexists(file, group.c_str(), H5P_DEFAULT) > 0 && H5Ldelete(file, group.c_str(), H5P_DEFAULT) < 0)
+    throw_hdf5(m.h5.path(), fmt::format("replace group '{}'", group));
+  m.h5.create_group(file, group);
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    std::vector<double> column;
+    for (const std::vector<double>& row : rows) column.push_back(c < row.size() ? row[c] : std::nan(""));
+    const std::string name = group + "/" + columns[c];
+    const hsize_t dims[1] = {hsize_t(column.size())};
+    Handle space(H5Screate_simple(1, dims, nullptr), H5Sclose);
+    Handle dset(H5Dcreate2(file, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                H5Dclose);
+    if (!dset.valid() || (!column.empty() && H5Dwrite(dset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                                      column.data()) < 0))
+      throw_hdf5(m.h5.path(), fmt::format("write dataset '{}'", name));
+  }
+}
+
 void RunOutput::add_static_field(const FieldDescription& description, const std::vector<float>& values) {
   impl_->add_static_field(description, values.size(), H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, values.data(), {"", "Float", 4});
   if (impl_->vtk) impl_->vtk->add_static_field(description, values);

@@ -72,6 +72,12 @@ class RunOutput {
   void add_static_field(const FieldDescription& description, const std::vector<std::uint8_t>& values);
   void add_static_field(const FieldDescription& description, const std::vector<float>& values);
 
+  // Adds a table of readouts to cordsim.h5 as the group /readouts/<table>, one float64 dataset per
+  // column (NaN where a value is undefined), e.g. an ALS run's readouts.csv. Replaces an earlier
+  // table of that name (a resumed run rewrites its tables).
+  void add_table(const std::string& table, const std::vector<std::string>& columns,
+                 const std::vector<std::vector<double>>& rows);
+
   // Finishes all files and renames the staging directory to the final one. Returns the path of
   // the XDMF file.
   std::filesystem::path commit();

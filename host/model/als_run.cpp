@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <sstream>
 
 #include "host/geometry/geometry.hpp"
 #include "host/io/checkpoint.hpp"
@@ -151,6 +152,9 @@ class AlsRun {
       }
     }
     write_tables(output.staging_dir());
+    // The same tables inside cordsim.h5 (/readouts/<table>/<column>), for users who read HDF5 only.
+    add_csv_table(output, "readouts", readouts_csv_);
+    add_csv_table(output, "evans_blue", eb_csv_);
     spdlog::info("ALS model: onset {} d, early disease {} d, end stage {} d", json_number(milestone("onset") / kDay),
                  json_number(milestone("early_disease") / kDay), json_number(milestone("end_stage") / kDay));
     if (options.before_commit) options.before_commit(output.staging_dir());
@@ -465,6 +469,42 @@ class AlsRun {
     readouts_csv_ += "\n";
     if (!label.empty())
       for (const auto& [name, value] : row) summary_.emplace_back(label + "_" + name, value);
+  }
+
+  // A CSV text (header + rows) as an HDF5 table; text cells (the event labels) are left out.
+  static void add_csv_table(RunOutput& output, const std::string& name, const std::string& csv) {
+    if (csv.empty()) return;
+    std::istringstream in(csv);
+    std::string line;
+    std::getline(in, line);
+    std::vector<std::string> columns;
+    std::stringstream header(line);
+    for (std::string cell; std::getline(header, cell, ',');) columns.push_back(cell);
+    std::vector<std::vector<double>> rows;
+    while (std::getline(in, line)) {
+      std::vector<double> row;
+      std::stringstream cells(line);
+      for (std::string cell; std::getline(cells, cell, ',');) {
+        char* end = nullptr;
+        const double value = std::strtod(cell.c_str(), &end);
+        row.push_back(cell.empty() || *end != '\0' ? std::nan("") : value);
+      }
+      rows.push_back(row);
+    }
+    std::vector<std::string> kept;
+    std::vector<std::size_t> index;
+    for (std::size_t c = 0; c < columns.size(); ++c)
+      if (columns[c] != "label") {
+        kept.push_back(columns[c]);
+        index.push_back(c);
+      }
+    std::vector<std::vector<double>> numeric;
+    for (const auto& row : rows) {
+      std::vector<double> r;
+      for (std::size_t c : index) r.push_back(c < row.size() ? row[c] : std::nan(""));
+      numeric.push_back(r);
+    }
+    output.add_table(name, kept, numeric);
   }
 
   void write_tables(const std::filesystem::path& dir) const {
