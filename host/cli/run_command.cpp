@@ -2,7 +2,8 @@
 // input error is found before anything is written. Under an MPI launcher with more than one rank
 // (host/parallel/ranks.hpp) every rank builds the problem, keeps its slab of z-planes
 // (host/parallel/decomposition.hpp) and advances it on its own back end; rank 0 gathers the fields
-// and writes the output (docs/parallel.md).
+// and writes the output and the checkpoints, which hold the whole grid, so that a run resumes on
+// any number of ranks (docs/parallel.md).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -196,9 +197,54 @@ std::optional<CheckpointReader> find_checkpoint(const RunOptions& options, const
   return checkpoint;
 }
 
-// The run stopped after a checkpoint (a signal or --stop-at): say so and how to go on.
-int stopped(const Checkpoints& checkpoints) {
-  const int signal = stop_signal();
+// The checkpoint to resume from, if any. On a decomposed run rank 0 finds it and checks it against
+// the scenario, and every other rank opens the same file; so OUT.partial must be on a file system
+// that every rank sees, as the scenario file is. A failure on any rank stops every rank.
+std::optional<CheckpointReader> open_checkpoint(RankGroup* ranks, const RunOptions& options,
+                                                const Scenario& scenario, std::filesystem::path& out_dir) {
+  if (!ranks) return find_checkpoint(options, scenario, out_dir);
+  std::optional<CheckpointReader> checkpoint;
+  std::exception_ptr failed;
+  std::string path;
+  if (ranks->root()) {
+    try {
+      checkpoint = find_checkpoint(options, scenario, out_dir);
+      if (checkpoint) path = checkpoint->path().string();
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  }
+  if (!ranks->all(!failed)) {
+    if (failed) std::rethrow_exception(failed);
+    throw InputError("rank 0 could not open the checkpoint (see its message)");
+  }
+  ranks->broadcast(path);
+  if (!ranks->root() && !path.empty()) {
+    try {
+      checkpoint.emplace(path);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cordsim: error on rank %d: %s\n", ranks->rank(), e.what());
+      failed = std::current_exception();
+    }
+  }
+  if (!ranks->all(!failed)) {
+    if (failed) std::rethrow_exception(failed);
+    throw InputError(fmt::format("the checkpoint '{}' could not be read on every rank (see their messages): "
+                                 "OUT.partial must be on a file system that every rank sees",
+                                 path));
+  }
+  return checkpoint;
+}
+
+// The run stopped after a checkpoint (a signal or --stop-at): say so and how to go on. On a
+// decomposed run every rank gets here at the same step; rank 0, which wrote the checkpoint, speaks.
+int stopped(const Checkpoints& checkpoints, RankGroup* ranks) {
+  if (ranks) {
+    ranks->all(true);  // rank 0 has written the checkpoint and closed the output: exit together
+    ignore_stop_signals();
+    if (!ranks->root()) return exit_checkpointed;
+  }
+  const int signal = checkpoints.signal();
   std::fflush(stdout);
   std::printf("Stopped at t = %.6g s (%s); checkpoint %s\n  resume with: %s\n", checkpoints.last_time(),
               signal ? signal_name(signal) : "--stop-at", checkpoints.last_file().c_str(),
@@ -237,18 +283,16 @@ int run(const RunOptions& options) {
   fs::path out_dir =
       options.out_dir.empty() ? fs::path(scenario.name + "_out") : fs::path(options.out_dir);
   const CheckpointSettings settings = checkpoint_settings(scenario, options);
-  // Checkpoints hold whole fields of one back end; a decomposed run does not write or read them yet.
-  if (ranks && (settings.interval_s || settings.wall_every_s > 0 || settings.stop_at_s || !options.resume_dir.empty()))
-    throw InputError(fmt::format("checkpoints (run.checkpoint_interval, --checkpoint-every, --stop-at, --resume) are "
-                                 "not supported on {} MPI ranks in this version; run on one rank to use them",
-                                 ranks->size()));
-  const std::optional<CheckpointReader> checkpoint =
-      ranks ? std::optional<CheckpointReader>() : find_checkpoint(options, scenario, out_dir);
+  const std::optional<CheckpointReader> checkpoint = open_checkpoint(ranks, options, scenario, out_dir);
   if (checkpoint) {
-    spdlog::info("resuming from {} (t = {:.6g} s, {} frames, written {})", checkpoint->path().string(),
-                 checkpoint->header().time_s, checkpoint->header().frames, checkpoint->header().written_at);
+    const CheckpointHeader& h = checkpoint->header();
+    spdlog::info("resuming from {} (t = {:.6g} s, {} frames, written {}{})", checkpoint->path().string(), h.time_s,
+                 h.frames, h.written_at,
+                 h.ranks > 1 || ranks ? fmt::format(" on {} rank{}", h.ranks, h.ranks > 1 ? "s" : "") : "");
   }
-  if (!ranks) install_stop_signal_handlers();
+  // On a decomposed run every rank listens: a signal to any of them (or to mpirun, which passes
+  // SIGUSR1 on to all) stops them all at the same step (Checkpoints::set_ranks).
+  install_stop_signal_handlers();
   resolve_geometry(scenario);
   const Problem problem = build_problem(scenario);
   // A decomposed run: this rank's slab of planes, with a ghost plane on each side that has a neighbour.
@@ -305,7 +349,7 @@ int run(const RunOptions& options) {
       rethrow_with_checkpoint(checkpoints);
     }
     progress.clear();
-    if (result.stopped) return stopped(checkpoints);
+    if (result.stopped) return stopped(checkpoints, nullptr);
     announce_paraview_files(result.xdmf);
     return exit_ok;
   }
@@ -347,7 +391,7 @@ int run(const RunOptions& options) {
   std::exception_ptr output_failed;
   if (root) {
     try {
-      if (!checkpoint) check_disk_space(out_dir, expected + (ranks ? 0 : checkpoint_bytes));
+      if (!checkpoint) check_disk_space(out_dir, expected + checkpoint_bytes);
       const std::string described =
           ranks ? fmt::format("{} x {}", ranks->size(), backend->description()) : backend->description();
       output = std::make_unique<RunOutput>(out_dir, options.overwrite, scenario,
@@ -390,11 +434,29 @@ int run(const RunOptions& options) {
   Checkpoints checkpoints(settings, scenario, "transport", build_info::version, backend->description(), start_s,
                           wall_before);
   if (!options.resume_hint.empty()) checkpoints.set_resume_command(options.resume_hint);
+  if (ranks) {
+    // Every rank asks the same questions at the same steps and gets the same answers.
+    checkpoints.set_ranks(ranks->size(), [ranks](long long v) { return ranks->largest(v); });
+    stepper.set_chunk_agreement([ranks](long n) { return long(-ranks->largest(-(long long)n)); });
+  }
   std::size_t next = 1;  // the output time the run heads for
   if (checkpoint) {
     const CheckpointReader& c = *checkpoint;
-    for (std::size_t s = 0; s < problem.species.size(); ++s)
-      backend->set_concentration(int(s), c.field("fields/" + species_names[s], host[s].size()).data());
+    // Each rank takes its own planes and ghost planes from the whole-grid fields, whatever the
+    // number of ranks that wrote them.
+    for (std::size_t s = 0; s < problem.species.size(); ++s) {
+      const std::string name = "fields/" + species_names[s];
+      if (!ranks) {
+        backend->set_concentration(int(s), c.field(name, std::size_t(problem.dims.size())).data());
+        continue;
+      }
+      const int r = ranks->rank();
+      const Slab& mine = decomposition.slab(r);
+      backend->set_concentration(int(s), c.field_planes(name, scenario.grid.shape,
+                                                         mine.z_begin - decomposition.ghost_below(r),
+                                                         mine.z_end + decomposition.ghost_above(r))
+                                             .data());
+    }
     Stepper::State state;
     state.time_s = c.scalar("state/stepper/time_s");
     state.total_steps = long(c.integer("state/stepper/total_steps"));
@@ -433,10 +495,24 @@ int run(const RunOptions& options) {
     progress.clear();
     solver_log.record(stepper);
   };
+  // A decomposed run gathers every species to rank 0 first (a collective), and rank 0 writes the file.
   auto write_checkpoint = [&](double t) {
+    if (ranks) {
+      for (std::size_t s = 0; s < host.size(); ++s) fetch(s, host[s].data());
+      if (!output) {
+        checkpoints.written_elsewhere(t);
+        progress.clear();
+        return;
+      }
+    }
     checkpoints.write(
         t, *output, species_names,
-        [&](std::size_t s, std::vector<float>& buffer) { backend->get_concentration(int(s), buffer.data()); },
+        [&](std::size_t s, std::vector<float>& buffer) {
+          if (ranks)
+            std::copy(host[s].begin(), host[s].end(), buffer.begin());
+          else
+            backend->get_concentration(int(s), buffer.data());
+        },
         [&](CheckpointWriter& w) {
           const Stepper::State state = stepper.state();
           w.scalar("state/stepper/time_s", state.time_s);
@@ -473,8 +549,8 @@ int run(const RunOptions& options) {
                               pause)) {
         write_checkpoint(t0);
         if (checkpoints.stop_after(t0)) {
-          output->suspend();
-          return stopped(checkpoints);
+          if (output) output->suspend();
+          return stopped(checkpoints, ranks);
         }
       }
       write_frame();
@@ -485,8 +561,8 @@ int run(const RunOptions& options) {
       if (next + 1 < times.size() && checkpoints.due_at(stepper.time())) {
         write_checkpoint(stepper.time());
         if (checkpoints.stop_after(stepper.time())) {
-          output->suspend();
-          return stopped(checkpoints);
+          if (output) output->suspend();
+          return stopped(checkpoints, ranks);
         }
       }
     }
