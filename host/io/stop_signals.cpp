@@ -60,6 +60,10 @@ void ignore_stop_signals() {
   for (int signal : {SIGTERM, SIGINT, SIGUSR1}) std::signal(signal, SIG_IGN);
 }
 
+void default_stop_signals() {
+  for (int signal : {SIGTERM, SIGINT, SIGUSR1}) std::signal(signal, SIG_DFL);
+}
+
 int stop_signal() { return int(g_signal); }
 
 const char* signal_name(int signal) {

@@ -27,6 +27,9 @@ void clear_stop_signal();
 // checkpoint and is exiting (Open MPI's mpirun sends SIGTERM to the ranks still finishing once one
 // has exited with a nonzero code; they exit with theirs).
 void ignore_stop_signals();
+// From now on the three signals have their default action again (they end the process): a
+// decomposed run that is being aborted, whose launcher ends the ranks with SIGTERM.
+void default_stop_signals();
 
 // While one exists, a second signal does not end the process at once but right after the last
 // WriteGuard is destroyed.

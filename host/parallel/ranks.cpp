@@ -131,6 +131,7 @@ class MpiRanks final : public RankGroup, public HaloExchange {
     text.resize(std::size_t(length));
     if (length > 0) check(MPI_Bcast(text.data(), int(length), MPI_CHAR, 0, comm_), "MPI_Bcast");
   }
+  int communicator() const override { return int(MPI_Comm_c2f(comm_)); }
   [[noreturn]] void abort(int code) override {
     MPI_Abort(MPI_COMM_WORLD, code);
     std::exit(code);

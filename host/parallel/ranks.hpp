@@ -32,6 +32,8 @@ class RankGroup {
   virtual long long largest(long long value) = 0;
   // Rank 0's `text`, on every rank.
   virtual void broadcast(std::string& text) = 0;
+  // The ranks' MPI communicator as MPI_Comm_c2f gives it (for parallel HDF5, RunOutput).
+  virtual int communicator() const = 0;
   // Ends every rank of the run with `code` (after an error on some ranks).
   [[noreturn]] virtual void abort(int code) = 0;
 

@@ -2,9 +2,10 @@
 """MPI decomposition test (label mpi): runs one scenario serially (no launcher) and under
 `mpirun -np N` for each N given, and compares every rank count's output with the serial one:
 
-  --exact       fields (every frame of /fields, the output times) bitwise equal, and
-                mass_budget.csv byte for byte (explicit integrators: same operator, same
-                per-voxel arithmetic, totals summed in the serial row order);
+  --exact       fields (every frame of /fields, the output times) bitwise equal,
+                mass_budget.csv byte for byte and summary.json's totals and peaks equal
+                (explicit integrators: same operator, same per-voxel arithmetic, totals summed
+                in the serial row order);
   --rtol R      fields within R of the serial field's largest value per frame, totals within R
                 (implicit integrators: CG's dot products add in another order, and multigrid
                 becomes block-Jacobi over the slabs, so iterates agree to the solver tolerance).
@@ -18,13 +19,24 @@ that stopped run; the resumed outputs are compared with the uninterrupted serial
                        (rank 1, not rank 0), which must make every rank checkpoint at the same step
                        and exit 4 together.
 
---set KEY=VALUE (repeatable) is passed to every run, the serial one included.
+--set KEY=VALUE (repeatable) is passed to every run, the serial one included; --env NAME=VALUE
+(repeatable) is set for the mpirun runs.
 
-Usage: mpi_run_check.py CORDSIM MPIEXEC SCENARIO WORKDIR (--exact | --rtol R)
-                        [--set K=V ...] [--stop-at T | --signal-after TEXT] [--stop-ranks M] NP [NP ...]
+Output (cordsim.h5 written collectively with parallel HDF5, or gathered to rank 0):
+  --output-path collective|gathered   the path every run on more than one rank must report;
+  --also-gathered       with collective output, each N > 1 runs a second time with
+                        CORDSIM_MPI_COLLECTIVE_OUTPUT=0 (the gathered write), compared the same way;
+  --h5diff PATH         with --exact: h5diff of /fields, /grid and /times against the serial file
+                        must find no difference (datasets and their attributes), and the file's
+                        own attributes must be equal but for `backend` ("4 x cpu ...").
+
+Usage: mpi_run_check.py CORDSIM MPIEXEC SCENARIO WORKDIR (--exact | --rtol R) [--set K=V ...]
+                        [--env K=V ...] [--stop-at T | --signal-after TEXT] [--stop-ranks M]
+                        [--output-path collective|gathered] [--also-gathered] [--h5diff PATH] NP [NP ...]
 """
 import argparse
 import csv
+import json
 import os
 import shutil
 import signal
@@ -125,6 +137,67 @@ def run_and_signal(cmd, env, text, rank):
     return code, log
 
 
+def compare(what, out, work, reference, ref_header, ref_budget, rtol, h5diff):
+    """Compares the output in `out` with the serial one; returns the number of mismatches."""
+    failures = 0
+    got = frames(f"{out}/cordsim.h5")
+    if sorted(got) != sorted(reference):
+        sys.exit(f"FAIL: {what}: datasets {sorted(got)} != serial {sorted(reference)}")
+    worst = 0.0
+    for key, ref in reference.items():
+        if rtol is None:
+            same = ref.dtype == got[key].dtype and ref.tobytes() == got[key].tobytes()
+            if not same:
+                print(f"FAIL: {what}: {key} differs from the serial run "
+                      f"(max |diff| {np.abs(ref.astype(float) - got[key]).max():.3e})")
+                failures += 1
+        else:
+            scale = max(float(np.abs(ref).max()), 1e-30)
+            diff = float(np.abs(ref.astype(np.float64) - got[key]).max()) / scale
+            worst = max(worst, diff)
+            if diff > rtol:
+                print(f"FAIL: {what}: {key} differs by {diff:.3e} of its peak (> {rtol})")
+                failures += 1
+    header, values = budget(f"{out}/mass_budget.csv")
+    if rtol is None:
+        with open(f"{work}/serial/mass_budget.csv", "rb") as x, open(f"{out}/mass_budget.csv", "rb") as y:
+            if x.read() != y.read():
+                print(f"FAIL: {what}: mass_budget.csv differs from the serial run")
+                failures += 1
+        with open(f"{work}/serial/summary.json") as x, open(f"{out}/summary.json") as y:
+            mine, theirs = json.load(x), json.load(y)
+        for key in (k for k in mine if k.startswith(("max_", "total_"))):
+            if mine[key] != theirs.get(key):
+                print(f"FAIL: {what}: summary.json {key} = {theirs.get(key)}, serial {mine[key]}")
+                failures += 1
+        if h5diff:
+            for group in ("/fields", "/grid", "/times"):
+                done = subprocess.run([h5diff, f"{work}/serial/cordsim.h5", f"{out}/cordsim.h5", group, group],
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                if done.returncode != 0:
+                    print(done.stdout[-2000:])
+                    print(f"FAIL: {what}: h5diff finds {group} different from the serial file")
+                    failures += 1
+            with h5py.File(f"{work}/serial/cordsim.h5", "r") as x, h5py.File(f"{out}/cordsim.h5", "r") as y:
+                mine = {k: v for k, v in x.attrs.items() if k != "backend"}
+                theirs = {k: v for k, v in y.attrs.items() if k != "backend"}
+                if sorted(mine) != sorted(theirs) or any(np.any(mine[k] != theirs[k]) for k in mine):
+                    print(f"FAIL: {what}: the file attributes differ from the serial file's")
+                    failures += 1
+        print(f"{what}: {len(reference)} datasets, mass_budget.csv and the summary's totals and peaks bitwise "
+              "equal to the serial run"
+              + (" (h5diff: /fields, /grid, /times identical)" if h5diff else ""))
+    else:
+        if header != ref_header or values.shape != ref_budget.shape:
+            sys.exit(f"FAIL: {what}: mass_budget.csv has another layout")
+        budget_diff = float(np.max(np.abs(values - ref_budget) / np.maximum(np.abs(ref_budget), 1e-30)))
+        if budget_diff > rtol:
+            print(f"FAIL: {what}: totals differ by {budget_diff:.3e} (relative, > {rtol})")
+            failures += 1
+        print(f"{what}: fields within {worst:.3e} of the peak, totals within {budget_diff:.3e} (bound {rtol})")
+    return failures
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("exe")
@@ -139,19 +212,29 @@ def main():
     stop.add_argument("--stop-at")
     stop.add_argument("--signal-after")
     parser.add_argument("--stop-ranks", type=int, default=4)
+    parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("--output-path", choices=["collective", "gathered"])
+    parser.add_argument("--also-gathered", action="store_true")
+    parser.add_argument("--h5diff")
     parser.add_argument("ranks", type=int, nargs="+")
     a = parser.parse_intermixed_args()
     exe, mpiexec, work, rtol = a.exe, a.mpiexec, a.work, a.rtol
     restart = a.stop_at is not None or a.signal_after is not None
 
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMP_NUM_THREADS="1")
+    serial_env = dict(env)
+    for kv in a.env:
+        name, value = kv.split("=", 1)
+        env[name] = value
+    reports = {"collective": "cordsim.h5 written collectively by all ranks",
+               "gathered": "gathered to rank 0, which writes it"}
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     common = ["run", a.scenario, "--backend", "cpu", "--threads", "1"]
     for kv in a.overrides:
         common += ["--set", kv]
     mpirun = [mpiexec, "--oversubscribe", "-np"]
-    run([exe] + common + ["--out", f"{work}/serial"], env)
+    run([exe] + common + ["--out", f"{work}/serial"], serial_env)
     reference = frames(f"{work}/serial/cordsim.h5")
     ref_header, ref_budget = budget(f"{work}/serial/mass_budget.csv")
 
@@ -171,6 +254,9 @@ def main():
             if "SIGUSR1: finishing the current step" not in log:
                 print(log)
                 sys.exit("FAIL: rank 1 did not report the signal")
+        if a.output_path and reports[a.output_path] not in log:
+            print(log)
+            sys.exit(f"FAIL: the {m}-rank run did not report the {a.output_path} output")
         if f"{why}; checkpoint" not in log or log.count("Stopped at t = ") != 1:
             print(log)
             sys.exit(f"FAIL: rank 0 did not report the stop {why} once")
@@ -182,53 +268,29 @@ def main():
         print(f"stopped on {m} ranks {why}: checkpoint {checkpoints[-1]} at t = {t:g} s")
 
     failures = 0
+    runs = []  # (ranks, output directory, environment, expected output path)
     for n in a.ranks:
-        out = f"{work}/np{n}"
+        runs.append((n, f"{work}/np{n}", env, a.output_path))
+        if a.also_gathered and n > 1 and a.output_path == "collective":
+            runs.append((n, f"{work}/np{n}_gathered", dict(env, CORDSIM_MPI_COLLECTIVE_OUTPUT="0"), "gathered"))
+    for n, out, run_env, path in runs:
         if restart:
             shutil.copytree(f"{stopped}.partial", f"{out}.partial")
-            log = run(mpirun + [str(n), exe] + common + ["--resume", out], env)
+            log = run(mpirun + [str(n), exe] + common + ["--resume", out], run_env)
             if f"on {a.stop_ranks} ranks)" not in log:
                 print(log)
                 sys.exit(f"FAIL: np {n}: the resumed run did not say it resumed a {a.stop_ranks}-rank checkpoint")
         else:
-            log = run(mpirun + [str(n), exe] + common + ["--out", out], env)
+            log = run(mpirun + [str(n), exe] + common + ["--out", out], run_env)
         if n > 1 and f"{n} ranks" not in log:
             print(log)
             sys.exit(f"FAIL: the {n}-rank run did not report a decomposition into {n} slabs")
-        what = f"np {n}" + (f" (resumed from {a.stop_ranks} ranks)" if restart else "")
-        got = frames(f"{out}/cordsim.h5")
-        if sorted(got) != sorted(reference):
-            sys.exit(f"FAIL: {what}: datasets {sorted(got)} != serial {sorted(reference)}")
-        worst = 0.0
-        for key, ref in reference.items():
-            if rtol is None:
-                same = ref.dtype == got[key].dtype and ref.tobytes() == got[key].tobytes()
-                if not same:
-                    print(f"FAIL: {what}: {key} differs from the serial run "
-                          f"(max |diff| {np.abs(ref.astype(float) - got[key]).max():.3e})")
-                    failures += 1
-            else:
-                scale = max(float(np.abs(ref).max()), 1e-30)
-                diff = float(np.abs(ref.astype(np.float64) - got[key]).max()) / scale
-                worst = max(worst, diff)
-                if diff > rtol:
-                    print(f"FAIL: {what}: {key} differs by {diff:.3e} of its peak (> {rtol})")
-                    failures += 1
-        header, values = budget(f"{out}/mass_budget.csv")
-        if rtol is None:
-            with open(f"{work}/serial/mass_budget.csv", "rb") as x, open(f"{out}/mass_budget.csv", "rb") as y:
-                if x.read() != y.read():
-                    print(f"FAIL: {what}: mass_budget.csv differs from the serial run")
-                    failures += 1
-            print(f"{what}: {len(reference)} datasets and mass_budget.csv bitwise equal to the serial run")
-        else:
-            if header != ref_header or values.shape != ref_budget.shape:
-                sys.exit(f"FAIL: {what}: mass_budget.csv has another layout")
-            budget_diff = float(np.max(np.abs(values - ref_budget) / np.maximum(np.abs(ref_budget), 1e-30)))
-            if budget_diff > rtol:
-                print(f"FAIL: {what}: totals differ by {budget_diff:.3e} (relative, > {rtol})")
-                failures += 1
-            print(f"{what}: fields within {worst:.3e} of the peak, totals within {budget_diff:.3e} (bound {rtol})")
+        if n > 1 and path and reports[path] not in log:
+            print(log)
+            sys.exit(f"FAIL: the {n}-rank run did not report the {path} output ('{reports[path]}')")
+        what = f"np {n}" + (f" ({path} output)" if n > 1 and path else "") + \
+            (f" (resumed from {a.stop_ranks} ranks)" if restart else "")
+        failures += compare(what, out, work, reference, ref_header, ref_budget, rtol, a.h5diff)
     if failures:
         sys.exit(f"FAIL: {failures} mismatches")
     print("PASS")
