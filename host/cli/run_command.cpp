@@ -2,7 +2,8 @@
 // input error is found before anything is written. Under an MPI launcher with more than one rank
 // (host/parallel/ranks.hpp) every rank builds the problem, keeps its slab of z-planes
 // (host/parallel/decomposition.hpp) and advances it on its own back end; rank 0 gathers the fields
-// and writes the output (docs/parallel.md).
+// and writes the output and the checkpoints, which hold the whole grid, so that a run resumes on
+// any number of ranks (docs/parallel.md).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -107,24 +108,20 @@ void log_setup(const Scenario& s, const Problem& p, const Stepper& stepper) {
 // summary.json: what a sweep's --collect tabulates. Model readouts are added with one line each
 // in run() (summary.add("onset_day", ...)). The final fields are downloaded once more here, since
 // output.fields may leave species out of the frames.
-// `fetch(species, field)` fills the whole grid's field (on rank 0 of a decomposed run; a no-op
-// elsewhere, where `field` is empty).
+// `peak(species)` is the species' largest tissue value (−∞ without tissue; a collective on a
+// decomposed run).
 RunSummary run_summary(const Scenario& s, const Problem& p, const Stepper& stepper, const Backend& backend,
-                       const std::function<void(std::size_t, float*)>& fetch, bool root, double wall_s) {
+                       const std::function<float(std::size_t)>& peak, double wall_s) {
   RunSummary summary;
   summary.add("scenario", s.name);
   summary.add("final_time_s", stepper.time());
   summary.add("wall_time_s", wall_s);
   summary.add("stencil_sweeps", stepper.total_steps());
   summary.add("tissue_voxels", p.tissue_voxels());
-  std::vector<float> field(root ? std::size_t(p.dims.size()) : 0);
   for (std::size_t i = 0; i < p.species.size(); ++i) {
-    fetch(i, field.data());
-    float peak = -std::numeric_limits<float>::infinity();  // stays so (null in JSON) without tissue
-    for (std::size_t v = 0; v < field.size(); ++v)
-      if (p.tissue[v] && field[v] > peak) peak = field[v];
+    const float largest = peak(i);  // −∞ stays so (null in JSON)
     summary.add("total_" + p.species[i].name + "_ymol", backend.total_amount(int(i)));
-    summary.add("max_" + p.species[i].name + "_nM", double(peak));
+    summary.add("max_" + p.species[i].name + "_nM", double(largest));
   }
   return summary;
 }
@@ -196,9 +193,57 @@ std::optional<CheckpointReader> find_checkpoint(const RunOptions& options, const
   return checkpoint;
 }
 
-// The run stopped after a checkpoint (a signal or --stop-at): say so and how to go on.
-int stopped(const Checkpoints& checkpoints) {
-  const int signal = stop_signal();
+// The checkpoint to resume from, if any. On a decomposed run rank 0 finds it and checks it against
+// the scenario, and every other rank opens the same file; so OUT.partial must be on a file system
+// that every rank sees, as the scenario file is. A failure on any rank stops every rank.
+std::optional<CheckpointReader> open_checkpoint(RankGroup* ranks, const RunOptions& options,
+                                                const Scenario& scenario, std::filesystem::path& out_dir) {
+  if (!ranks) return find_checkpoint(options, scenario, out_dir);
+  std::optional<CheckpointReader> checkpoint;
+  std::exception_ptr failed;
+  std::string path;
+  if (ranks->root()) {
+    try {
+      checkpoint = find_checkpoint(options, scenario, out_dir);
+      if (checkpoint) path = checkpoint->path().string();
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  }
+  if (!ranks->all(!failed)) {
+    if (failed) std::rethrow_exception(failed);
+    throw InputError("rank 0 could not open the checkpoint (see its message)");
+  }
+  ranks->broadcast(path);
+  std::string dir = out_dir.string();  // --resume DIR names it, as rank 0 found
+  ranks->broadcast(dir);
+  out_dir = dir;
+  if (!ranks->root() && !path.empty()) {
+    try {
+      checkpoint.emplace(path);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cordsim: error on rank %d: %s\n", ranks->rank(), e.what());
+      failed = std::current_exception();
+    }
+  }
+  if (!ranks->all(!failed)) {
+    if (failed) std::rethrow_exception(failed);
+    throw InputError(fmt::format("the checkpoint '{}' could not be read on every rank (see their messages): "
+                                 "OUT.partial must be on a file system that every rank sees",
+                                 path));
+  }
+  return checkpoint;
+}
+
+// The run stopped after a checkpoint (a signal or --stop-at): say so and how to go on. On a
+// decomposed run every rank gets here at the same step; rank 0, which wrote the checkpoint, speaks.
+int stopped(const Checkpoints& checkpoints, RankGroup* ranks) {
+  if (ranks) {
+    ranks->all(true);  // rank 0 has written the checkpoint and closed the output: exit together
+    ignore_stop_signals();
+    if (!ranks->root()) return exit_checkpointed;
+  }
+  const int signal = checkpoints.signal();
   std::fflush(stdout);
   std::printf("Stopped at t = %.6g s (%s); checkpoint %s\n  resume with: %s\n", checkpoints.last_time(),
               signal ? signal_name(signal) : "--stop-at", checkpoints.last_file().c_str(),
@@ -237,18 +282,16 @@ int run(const RunOptions& options) {
   fs::path out_dir =
       options.out_dir.empty() ? fs::path(scenario.name + "_out") : fs::path(options.out_dir);
   const CheckpointSettings settings = checkpoint_settings(scenario, options);
-  // Checkpoints hold whole fields of one back end; a decomposed run does not write or read them yet.
-  if (ranks && (settings.interval_s || settings.wall_every_s > 0 || settings.stop_at_s || !options.resume_dir.empty()))
-    throw InputError(fmt::format("checkpoints (run.checkpoint_interval, --checkpoint-every, --stop-at, --resume) are "
-                                 "not supported on {} MPI ranks in this version; run on one rank to use them",
-                                 ranks->size()));
-  const std::optional<CheckpointReader> checkpoint =
-      ranks ? std::optional<CheckpointReader>() : find_checkpoint(options, scenario, out_dir);
+  const std::optional<CheckpointReader> checkpoint = open_checkpoint(ranks, options, scenario, out_dir);
   if (checkpoint) {
-    spdlog::info("resuming from {} (t = {:.6g} s, {} frames, written {})", checkpoint->path().string(),
-                 checkpoint->header().time_s, checkpoint->header().frames, checkpoint->header().written_at);
+    const CheckpointHeader& h = checkpoint->header();
+    spdlog::info("resuming from {} (t = {:.6g} s, {} frames, written {}{})", checkpoint->path().string(), h.time_s,
+                 h.frames, h.written_at,
+                 h.ranks > 1 || ranks ? fmt::format(" on {} rank{}", h.ranks, h.ranks > 1 ? "s" : "") : "");
   }
-  if (!ranks) install_stop_signal_handlers();
+  // On a decomposed run every rank listens: a signal to any of them (or to mpirun, which passes
+  // SIGUSR1 on to all) stops them all at the same step (Checkpoints::set_ranks).
+  install_stop_signal_handlers();
   resolve_geometry(scenario);
   const Problem problem = build_problem(scenario);
   // A decomposed run: this rank's slab of planes, with a ghost plane on each side that has a neighbour.
@@ -262,6 +305,13 @@ int run(const RunOptions& options) {
                                 mine.z_end + decomposition.ghost_above(r));
   }
   const Problem& local = ranks ? slab_problem : problem;
+  // With parallel HDF5, a decomposed run writes cordsim.h5 from every rank (docs/parallel.md);
+  // CORDSIM_MPI_COLLECTIVE_OUTPUT=0 keeps the gathered write (e.g. for a file system whose MPI-IO
+  // is slow or unreliable, such as NFS).
+  // (All ranks must take the same path: a rank that sees the variable decides for all.)
+  const char* collective_env = std::getenv("CORDSIM_MPI_COLLECTIVE_OUTPUT");
+  const bool collective_output =
+      ranks && parallel_output_built() && ranks->all(!(collective_env && std::string(collective_env) == "0"));
   std::unique_ptr<Backend> backend = select_backend(options.backend, ranks != nullptr);
   if (ranks) backend->set_decomposition(&ranks->exchange());
   spdlog::info("cordsim {}; back end: {}", build_info::version, backend->description());
@@ -305,7 +355,7 @@ int run(const RunOptions& options) {
       rethrow_with_checkpoint(checkpoints);
     }
     progress.clear();
-    if (result.stopped) return stopped(checkpoints);
+    if (result.stopped) return stopped(checkpoints, nullptr);
     announce_paraview_files(result.xdmf);
     return exit_ok;
   }
@@ -328,10 +378,14 @@ int run(const RunOptions& options) {
   // Static grid fields: the tissue mask, and for a cord geometry its labels and segment index.
   const std::uintmax_t expected =
       expected_output_bytes(scenario, written.size(), times.size(), scenario.geometry ? 3 : 1);
-  spdlog::info("output: {} frames of {} field(s), {}, HDF5{}{}; at most {:.1f} MiB", times.size(), written.size(),
+  spdlog::info("output: {} frames of {} field(s), {}, HDF5{}{}; at most {:.1f} MiB{}", times.size(), written.size(),
                scenario.output.float64 ? "float64" : "float32",
                scenario.output.compression > 0 ? fmt::format(" (gzip {})", scenario.output.compression) : "",
-               scenario.output.vtk ? " + VTK" : "", double(expected) / 1048576.0);
+               scenario.output.vtk ? " + VTK" : "", double(expected) / 1048576.0,
+               !ranks ? ""
+               : collective_output
+                   ? "; cordsim.h5 written collectively by all ranks (parallel HDF5)"
+                   : "; gathered to rank 0, which writes it");
   // Two checkpoints of every species in float32 may sit beside the output.
   const std::uintmax_t checkpoint_bytes = 2 * std::uintmax_t(problem.dims.size()) * problem.species.size() * 4;
   std::optional<std::size_t> resume_frames;
@@ -342,26 +396,6 @@ int run(const RunOptions& options) {
                                    frames, times.size()));
     resume_frames = std::size_t(frames);
   }
-  // Rank 0 writes; the other ranks learn whether it could start (else every rank stops here).
-  std::unique_ptr<RunOutput> output;
-  std::exception_ptr output_failed;
-  if (root) {
-    try {
-      if (!checkpoint) check_disk_space(out_dir, expected + (ranks ? 0 : checkpoint_bytes));
-      const std::string described =
-          ranks ? fmt::format("{} x {}", ranks->size(), backend->description()) : backend->description();
-      output = std::make_unique<RunOutput>(out_dir, options.overwrite, scenario,
-                                           RunMetadata{build_info::version, described}, fields, problem.tissue,
-                                           resume_frames);
-      if (scenario.geometry) add_label_fields(*output, problem.labels);
-    } catch (...) {
-      output_failed = std::current_exception();
-    }
-  }
-  if (ranks && !ranks->all(!output_failed) && !output_failed)
-    throw InputError("rank 0 could not create the output directory (see its message)");
-  if (output_failed) std::rethrow_exception(output_failed);
-
   // The whole grid's field of a species: downloaded, or on a decomposed run gathered to rank 0
   // from every rank's owned planes (a collective: every rank calls it).
   const std::size_t plane = std::size_t(problem.dims.nx) * std::size_t(problem.dims.ny);
@@ -379,22 +413,60 @@ int run(const RunOptions& options) {
                   owned_counts[std::size_t(r)], whole, owned_counts);
   };
 
-  std::vector<std::vector<float>> host(problem.species.size(),
-                                       std::vector<float>(root ? std::size_t(problem.dims.size()) : 0));
+  // The frames' whole fields on rank 0, when it writes them; with collective output every rank
+  // keeps its slab of every species instead, and rank 0 holds whole fields only while it writes a
+  // checkpoint (one species at a time) or VTK frames.
+  std::vector<std::vector<float>> host(
+      problem.species.size(), std::vector<float>(root && !collective_output ? std::size_t(problem.dims.size()) : 0));
+  std::vector<std::vector<float>> slabs(collective_output ? problem.species.size() : 0,
+                                        std::vector<float>(std::size_t(local.dims.size())));
+  const std::size_t ghost_offset = ranks ? std::size_t(decomposition.ghost_below(ranks->rank())) * plane : 0;
   std::vector<const float*> field_ptrs;
-  for (std::size_t s : written) field_ptrs.push_back(host[s].data());
+  for (std::size_t s : written) field_ptrs.push_back(collective_output ? slabs[s].data() + ghost_offset : host[s].data());
   std::vector<double> totals(problem.species.size());
   SolverLog solver_log(scenario);
-  FieldGuard guard(scenario, problem.tissue);
+  // With collective output each rank checks its own planes; the negative bound is the whole
+  // field's, as on one rank.
+  std::vector<std::uint8_t> owned_tissue;
+  std::size_t first_owned = 0;
+  if (collective_output) {
+    const Slab& mine = decomposition.slab(ranks->rank());
+    first_owned = std::size_t(mine.z_begin) * plane;
+    owned_tissue.assign(problem.tissue.begin() + std::ptrdiff_t(first_owned),
+                        problem.tissue.begin() + std::ptrdiff_t(std::size_t(mine.z_end) * plane));
+  }
+  FieldGuard guard(scenario, collective_output ? owned_tissue : problem.tissue, first_owned,
+                   collective_output ? std::function<double(double)>([ranks](double v) {
+                     return double(ranks->exchange().max(float(v)));  // v is a float's magnitude: exact
+                   })
+                                     : nullptr);
   ProgressReporter progress(scenario.run.duration_s, root && ProgressReporter::stdout_is_terminal());
   Checkpoints checkpoints(settings, scenario, "transport", build_info::version, backend->description(), start_s,
                           wall_before);
   if (!options.resume_hint.empty()) checkpoints.set_resume_command(options.resume_hint);
+  if (ranks) {
+    // Every rank asks the same questions at the same steps and gets the same answers.
+    checkpoints.set_ranks(ranks->size(), [ranks](long long v) { return ranks->largest(v); });
+    stepper.set_chunk_agreement([ranks](long n) { return long(-ranks->largest(-(long long)n)); });
+  }
   std::size_t next = 1;  // the output time the run heads for
   if (checkpoint) {
     const CheckpointReader& c = *checkpoint;
-    for (std::size_t s = 0; s < problem.species.size(); ++s)
-      backend->set_concentration(int(s), c.field("fields/" + species_names[s], host[s].size()).data());
+    // Each rank takes its own planes and ghost planes from the whole-grid fields, whatever the
+    // number of ranks that wrote them.
+    for (std::size_t s = 0; s < problem.species.size(); ++s) {
+      const std::string name = "fields/" + species_names[s];
+      if (!ranks) {
+        backend->set_concentration(int(s), c.field(name, std::size_t(problem.dims.size())).data());
+        continue;
+      }
+      const int r = ranks->rank();
+      const Slab& mine = decomposition.slab(r);
+      backend->set_concentration(int(s), c.field_planes(name, scenario.grid.shape,
+                                                         mine.z_begin - decomposition.ghost_below(r),
+                                                         mine.z_end + decomposition.ghost_above(r))
+                                             .data());
+    }
     Stepper::State state;
     state.time_s = c.scalar("state/stepper/time_s");
     state.total_steps = long(c.integer("state/stepper/total_steps"));
@@ -422,21 +494,74 @@ int run(const RunOptions& options) {
     progress.starting_at(state.time_s, state.total_steps);
   }
 
+  // The output. One rank, or a build without parallel HDF5: rank 0 writes every file, from fields
+  // gathered to it, and the other ranks learn whether it could start (else every rank stops here).
+  // With parallel HDF5 every rank opens cordsim.h5 and writes its own planes of each frame
+  // (RunOutput, OutputDecomposition); rank 0 still writes the side files. It is opened after
+  // every input check of a resumed run, so that no rank leaves the file open on an input error.
+  std::unique_ptr<RunOutput> output;
+  std::exception_ptr output_failed;
+  std::string described =
+      ranks ? fmt::format("{} x {}", ranks->size(), backend->description()) : backend->description();
+  if (collective_output) ranks->broadcast(described);  // the file's attributes are the same on all ranks
+  if (root || collective_output) {
+    try {
+      std::exception_ptr no_space;
+      if (root && !checkpoint) {
+        try {
+          check_disk_space(out_dir, expected + checkpoint_bytes);
+        } catch (...) {
+          no_space = std::current_exception();
+        }
+      }
+      if (collective_output && !ranks->all(!no_space) && !no_space)
+        throw InputError("rank 0 found too little disk space for the output (see its message)");
+      if (no_space) std::rethrow_exception(no_space);
+      const int r = ranks ? ranks->rank() : 0;
+      const OutputDecomposition planes{ranks ? ranks->communicator() : 0,
+                                       collective_output ? decomposition.slab(r).z_begin : 0,
+                                       collective_output ? decomposition.slab(r).z_end : 0};
+      output = std::make_unique<RunOutput>(out_dir, options.overwrite, scenario,
+                                           RunMetadata{build_info::version, described}, fields, problem.tissue,
+                                           resume_frames, collective_output ? &planes : nullptr);
+      if (scenario.geometry) add_label_fields(*output, problem.labels);
+    } catch (...) {
+      output_failed = std::current_exception();
+    }
+  }
+  if (ranks && !collective_output && !ranks->all(!output_failed) && !output_failed)
+    throw InputError("rank 0 could not create the output directory (see its message)");
+  if (output_failed) std::rethrow_exception(output_failed);
+
   // Every species is fetched (a collective on a decomposed run), so the guard sees every field.
   auto write_frame = [&] {
     for (std::size_t s = 0; s < host.size(); ++s) {
-      fetch(s, host[s].data());
-      if (root) guard.check(s, host[s].data(), stepper.time());
+      if (collective_output) {
+        backend->get_concentration(int(s), slabs[s].data());
+        guard.check(s, slabs[s].data() + ghost_offset, stepper.time());
+      } else {
+        fetch(s, host[s].data());
+        if (root) guard.check(s, host[s].data(), stepper.time());
+      }
       totals[s] = backend->total_amount(int(s));
     }
     if (output) output->write_frame(stepper.time(), field_ptrs, totals);
     progress.clear();
     solver_log.record(stepper);
   };
+  // Rank 0 writes the file. On a decomposed run, the other ranks take part in what it does there
+  // collectively, in the same order: the output's sync (collective output), then the gather of
+  // each species to rank 0.
   auto write_checkpoint = [&](double t) {
+    if (!root) {
+      if (output) output->sync();
+      for (std::size_t s = 0; s < host.size(); ++s) fetch(s, nullptr);
+      checkpoints.written_elsewhere(t);
+      progress.clear();
+      return;
+    }
     checkpoints.write(
-        t, *output, species_names,
-        [&](std::size_t s, std::vector<float>& buffer) { backend->get_concentration(int(s), buffer.data()); },
+        t, *output, species_names, [&](std::size_t s, std::vector<float>& buffer) { fetch(s, buffer.data()); },
         [&](CheckpointWriter& w) {
           const Stepper::State state = stepper.state();
           w.scalar("state/stepper/time_s", state.time_s);
@@ -473,8 +598,8 @@ int run(const RunOptions& options) {
                               pause)) {
         write_checkpoint(t0);
         if (checkpoints.stop_after(t0)) {
-          output->suspend();
-          return stopped(checkpoints);
+          if (output) output->suspend();
+          return stopped(checkpoints, ranks);
         }
       }
       write_frame();
@@ -485,8 +610,8 @@ int run(const RunOptions& options) {
       if (next + 1 < times.size() && checkpoints.due_at(stepper.time())) {
         write_checkpoint(stepper.time());
         if (checkpoints.stop_after(stepper.time())) {
-          output->suspend();
-          return stopped(checkpoints);
+          if (output) output->suspend();
+          return stopped(checkpoints, ranks);
         }
       }
     }
@@ -496,10 +621,25 @@ int run(const RunOptions& options) {
       spdlog::info("halo exchange: {:.0f} messages, {:.1f} MiB sent by all {} ranks ({:.0f} bytes per message)",
                    messages, bytes / 1048576.0, ranks->size(), messages > 0 ? bytes / messages : 0.0);
     }
+    // The peaks: each rank's own planes, then the largest over the ranks.
+    const auto peak = [&](std::size_t s) {
+      float largest = -std::numeric_limits<float>::infinity();
+      std::vector<float> whole(ranks ? 0 : std::size_t(problem.dims.size()));
+      float* field = ranks ? slab_field.data() : whole.data();
+      backend->get_concentration(int(s), field);
+      const std::size_t begin = ranks ? ghost_offset : 0;
+      const std::size_t end = begin + (ranks ? owned_counts[std::size_t(ranks->rank())] : whole.size());
+      for (std::size_t v = begin; v < end; ++v)
+        if (local.tissue[v] && field[v] > largest) largest = field[v];
+      return ranks ? ranks->exchange().max(largest) : largest;
+    };
     RunSummary summary = run_summary(
-        scenario, problem, stepper, *backend, fetch, root,
+        scenario, problem, stepper, *backend, peak,
         wall_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
-    if (!output) return exit_ok;  // not rank 0
+    if (!root) {
+      if (output) output->commit();  // collective output: closing the file is a collective
+      return exit_ok;
+    }
     solver_log.write((output->staging_dir() / "solver_log.csv").string());
     if (ranks) summary.add("mpi_ranks", long(ranks->size()));
     summary.write(output->staging_dir());
@@ -556,6 +696,7 @@ int run_command(const RunOptions& options) {
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "cordsim: run failed on rank %d of %d: %s\n", ranks->rank(), ranks->size(), e.what());
+    default_stop_signals();  // mpirun ends the other ranks with SIGTERM: no checkpoint then
     ranks->abort(exit_run_failed);
   }
   return code;

@@ -14,6 +14,7 @@
 #include <limits>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 
 #include "host/io/hdf5_util.hpp"
 #include "host/io/run_output.hpp"
@@ -150,6 +151,7 @@ CheckpointWriter::CheckpointWriter(const fs::path& file, const CheckpointHeader&
   m.attr("sequence", H5T_STD_I64LE, H5T_NATIVE_INT64, &header.sequence);
   m.attr("wall_s", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &header.wall_s);
   m.attr_text("written_at", header.written_at);
+  m.attr("mpi_ranks", H5T_STD_I64LE, H5T_NATIVE_INT64, &header.ranks);
 }
 
 CheckpointWriter::~CheckpointWriter() = default;
@@ -306,6 +308,10 @@ CheckpointReader::CheckpointReader(const fs::path& file) : impl_(std::make_uniqu
   h.sequence = m.attr_number<std::int64_t>("sequence", H5T_NATIVE_INT64);
   h.wall_s = m.attr_number<double>("wall_s", H5T_NATIVE_DOUBLE);
   h.written_at = m.attr_text("written_at");
+  // Added with decomposed runs; the format is otherwise the same, so older files still read.
+  const htri_t has_ranks = H5Aexists(m.h5.get(), "mpi_ranks");
+  if (has_ranks < 0) m.fail("cannot look up attribute 'mpi_ranks'");
+  if (has_ranks > 0) h.ranks = m.attr_number<std::int64_t>("mpi_ranks", H5T_NATIVE_INT64);
 }
 
 CheckpointReader::~CheckpointReader() = default;
@@ -348,6 +354,30 @@ std::vector<float> CheckpointReader::field(const std::string& name, std::size_t 
   std::vector<float> values = impl_->read<float>(name, H5T_NATIVE_FLOAT);
   if (values.size() != size)
     impl_->fail(fmt::format("item '{}' has {} values, the grid {}", name, values.size(), size));
+  return values;
+}
+
+std::vector<float> CheckpointReader::field_planes(const std::string& name, const std::array<int, 3>& shape,
+                                                  int z_begin, int z_end) const {
+  const Impl& m = *impl_;
+  hsize_t n = 0;
+  Handle d = m.open(name, &n);
+  Handle space(H5Dget_space(d.get()), H5Sclose);
+  hsize_t dims[3] = {0, 0, 0};
+  if (!space.valid() || H5Sget_simple_extent_ndims(space.get()) != 3 ||
+      H5Sget_simple_extent_dims(space.get(), dims, nullptr) < 0 || dims[0] != hsize_t(shape[2]) ||
+      dims[1] != hsize_t(shape[1]) || dims[2] != hsize_t(shape[0]))
+    m.fail(fmt::format("item '{}' is not a field of the grid {} x {} x {}", name, shape[0], shape[1], shape[2]));
+  if (z_begin < 0 || z_end > shape[2] || z_begin >= z_end)
+    throw std::invalid_argument(fmt::format("CheckpointReader::field_planes: planes [{}, {}) of {}", z_begin, z_end,
+                                            shape[2]));
+  const hsize_t start[3] = {hsize_t(z_begin), 0, 0};
+  const hsize_t count[3] = {hsize_t(z_end - z_begin), dims[1], dims[2]};
+  std::vector<float> values(std::size_t(count[0] * count[1] * count[2]));
+  Handle memory(H5Screate_simple(3, count, nullptr), H5Sclose);
+  if (!memory.valid() || H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) < 0 ||
+      H5Dread(d.get(), H5T_NATIVE_FLOAT, memory.get(), space.get(), H5P_DEFAULT, values.data()) < 0)
+    m.fail(fmt::format("cannot read planes [{}, {}) of item '{}'", z_begin, z_end, name));
   return values;
 }
 
@@ -458,21 +488,33 @@ void Checkpoints::resumed_from(const CheckpointReader& checkpoint) {
   last_time_ = checkpoint.header().time_s;
 }
 
-bool Checkpoints::due_now() const {
-  if (stop_requested()) return true;
-  return settings_.wall_every_s > 0.0 &&
-         std::chrono::duration<double>(Clock::now() - last_wall_).count() >= settings_.wall_every_s;
+void Checkpoints::set_ranks(int count, std::function<long long(long long)> largest_over_ranks) {
+  ranks_ = count;
+  largest_over_ranks_ = std::move(largest_over_ranks);
 }
 
-bool Checkpoints::due_at(double t_s) const {
+bool Checkpoints::due_now() {
+  const bool wall_due = settings_.wall_every_s > 0.0 &&
+                        std::chrono::duration<double>(Clock::now() - last_wall_).count() >= settings_.wall_every_s;
+  if (!largest_over_ranks_) return stop_requested() || wall_due;
+  // One collective for both: 2·signal + wall. Its largest value over the ranks is nonzero when
+  // any rank is due, and holds a signal when any rank received one.
+  const long long agreed = largest_over_ranks_(2LL * stop_signal() + (wall_due ? 1 : 0));
+  if (agreed >= 2) agreed_signal_ = int(agreed / 2);
+  return agreed != 0;
+}
+
+bool Checkpoints::due_at(double t_s) {
   if (due_now()) return true;
   if (settings_.interval_s && t_s >= next_due_s_ * (1.0 - 1e-12)) return true;
   return stop_after(t_s);
 }
 
 bool Checkpoints::stop_after(double t_s) const {
-  return stop_requested() || (settings_.stop_at_s && t_s >= *settings_.stop_at_s * (1.0 - 1e-12));
+  return signal() != 0 || (settings_.stop_at_s && t_s >= *settings_.stop_at_s * (1.0 - 1e-12));
 }
+
+int Checkpoints::signal() const { return largest_over_ranks_ ? agreed_signal_ : stop_signal(); }
 
 double Checkpoints::wall_s() const {
   return wall_s_before_ + std::chrono::duration<double>(Clock::now() - started_).count();
@@ -502,6 +544,7 @@ void Checkpoints::write(double t_s, RunOutput& output, const std::vector<std::st
   header.sequence = existing.empty() ? 1 : sequence_of(existing.front()) + 1;
   header.wall_s = wall_s();
   header.written_at = utc_now();
+  header.ranks = ranks_;
   const fs::path file = dir / fmt::format("{}{:06d}{}", kPrefix, header.sequence, kSuffix);
   fs::path tmp = file;
   tmp += ".tmp";
@@ -536,10 +579,19 @@ void Checkpoints::write(double t_s, RunOutput& output, const std::vector<std::st
       fs::remove(it->path(), ignored);
     }
   }
+  scheduled(t_s);
+  spdlog::info("checkpoint at t = {:.6g} s: {}", t_s, file.string());
+}
+
+void Checkpoints::written_elsewhere(double t_s) {
+  last_time_ = t_s;
+  scheduled(t_s);
+}
+
+void Checkpoints::scheduled(double t_s) {
   last_wall_ = Clock::now();
   if (settings_.interval_s)
     next_due_s_ = (std::floor(t_s / *settings_.interval_s * (1.0 + 1e-12)) + 1.0) * *settings_.interval_s;
-  spdlog::info("checkpoint at t = {:.6g} s: {}", t_s, file.string());
 }
 
 std::string Checkpoints::resume_command() const {

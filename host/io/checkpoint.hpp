@@ -12,8 +12,12 @@
 //   attributes of /   format (1), kind ("transport" | "als"), cordsim_version, backend,
 //                     scenario_file, scenario_text, scenario_overrides (one per line), time_s,
 //                     frames (output frames written so far), sequence, wall_s (wall time of the
-//                     run so far, all parts), written_at (UTC)
-//   /fields/<species> float32, dims {nz, ny, nx}: every species exactly as the back end holds it
+//                     run so far, all parts), written_at (UTC), mpi_ranks (the ranks of the run
+//                     that wrote it; absent in older files: 1)
+//   /fields/<species> float32, dims {nz, ny, nx}: every species exactly as the back end holds it;
+//                     a decomposed run gathers the whole grid to rank 0, which writes the file,
+//                     so the file is the same for any rank count and resumes on any other
+//                     (docs/parallel.md)
 //   /state/...        the run's own items: the stepper (time, stencil sweeps, an output interval
 //                     left part-way), the output schedule, the solver log text; for the ALS model
 //                     the cell states and voxel inputs (float64), the systemic pools, the pending
@@ -44,6 +48,7 @@ struct CheckpointHeader {
   std::int64_t sequence = 0;
   double wall_s = 0.0;
   std::string written_at;
+  std::int64_t ranks = 1;  // attribute mpi_ranks
 };
 
 // Writes the items of one checkpoint file. Names are HDF5 paths below the root ("state/time_s");
@@ -94,6 +99,10 @@ class CheckpointReader {
   std::vector<std::int64_t> integers(const std::string& name) const;
   // A grid field of exactly `size` values.
   std::vector<float> field(const std::string& name, std::size_t size) const;
+  // The planes [z_begin, z_end) of a grid field of shape (nx, ny, nz): what one rank of a
+  // decomposed run holds, ghost planes included.
+  std::vector<float> field_planes(const std::string& name, const std::array<int, 3>& shape, int z_begin,
+                                  int z_end) const;
 
  private:
   struct Impl;
@@ -138,6 +147,12 @@ struct CheckpointSettings {
 // due_now() between step chunks (a stop signal, the wall-clock cadence) and due_at(t) at its step
 // boundaries (also the simulated-time cadence and --stop-at); after a checkpoint, stop_after(t)
 // says whether to exit with exit_checkpointed.
+//
+// A decomposed run (set_ranks): due_now() and due_at() are collectives that every rank calls at the
+// same points of the run, and every rank gets the same answer. A stop signal that reached any rank,
+// or a wall-clock cadence due on any rank, makes all ranks checkpoint there, and stop_after() then
+// answers alike on all ranks, so that they exit together. Rank 0 writes the file (write()); the
+// other ranks call written_elsewhere() instead.
 class Checkpoints {
  public:
   // `start_time_s` and `wall_s_before` continue a resumed run.
@@ -147,9 +162,15 @@ class Checkpoints {
   // A resumed run: the checkpoint it started from counts as the last one.
   void resumed_from(const CheckpointReader& checkpoint);
 
-  bool due_now() const;
-  bool due_at(double t_s) const;
+  // A decomposed run of `count` ranks: `largest_over_ranks(v)` is the largest v of all ranks (a
+  // collective).
+  void set_ranks(int count, std::function<long long(long long)> largest_over_ranks);
+
+  bool due_now();
+  bool due_at(double t_s);
   bool stop_after(double t_s) const;
+  // The stop signal that stopped the run (on a decomposed run: received by any rank), or 0.
+  int signal() const;
 
   // Writes a checkpoint into the output's staging directory at simulated time t_s: the header,
   // every species field (`download` puts species s into the buffer), then `fill` adds the run's
@@ -157,6 +178,10 @@ class Checkpoints {
   void write(double t_s, RunOutput& output, const std::vector<std::string>& species,
              const std::function<void(std::size_t, std::vector<float>&)>& download,
              const std::function<void(CheckpointWriter&)>& fill);
+
+  // A decomposed run's ranks other than 0: rank 0 has written a checkpoint at t_s (the schedule
+  // moves on as if this rank had).
+  void written_elsewhere(double t_s);
 
   bool any() const { return last_.has_value(); }
   const std::filesystem::path& last_file() const { return *last_; }
@@ -182,6 +207,10 @@ class Checkpoints {
   std::optional<std::filesystem::path> last_;  // in OUT.partial/checkpoints
   double last_time_ = 0.0;
   std::string resume_command_;
+  int ranks_ = 1;
+  std::function<long long(long long)> largest_over_ranks_;  // set on a decomposed run
+  int agreed_signal_ = 0;  // a stop signal some rank received, as the ranks agreed on it
+  void scheduled(double t_s);
 };
 
 }  // namespace cordsim

@@ -38,6 +38,8 @@ class Handle {
 
   hid_t get() const { return id_; }
   bool valid() const { return id_ >= 0; }
+  // Gives the id up without closing it (a collective close that other ranks would never join).
+  hid_t release() { return std::exchange(id_, H5I_INVALID_HID); }
   herr_t close() {
     herr_t status = 0;
     if (id_ >= 0 && closer_ != nullptr) status = closer_(id_);

@@ -9,11 +9,22 @@
 
 #include <fmt/format.h>
 
+// Collective writes of cordsim.h5 by the ranks of a decomposed run: an MPI build (CMake defines
+// CORDSIM_PARALLEL_HDF5 when FindHDF5 reports HDF5_IS_PARALLEL) against parallel HDF5.
+#if defined(CORDSIM_PARALLEL_HDF5) && defined(H5_HAVE_PARALLEL)
+#define CORDSIM_COLLECTIVE_H5 1
+#include <mpi.h>
+#else
+#define CORDSIM_COLLECTIVE_H5 0
+#endif
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <system_error>
@@ -28,6 +39,12 @@ using namespace hdf5;  // Handle, throw_hdf5, ... (host/io/hdf5_util.hpp)
 constexpr const char* kH5Name = "cordsim.h5";
 constexpr const char* kXdmfName = "cordsim.xdmf";
 constexpr const char* kCsvName = "mass_budget.csv";
+
+// The planes of a grid dataset that one process writes (H5Writer::write_grid).
+struct GridPlanes {
+  int first = 0, last = -1;  // last < 0: all planes
+  hid_t transfer = H5P_DEFAULT;
+};
 
 // Writes attributes and datasets into one open file; every failure names the file and object.
 class H5Writer {
@@ -82,8 +99,12 @@ class H5Writer {
   // can attach attributes.
   // HDF5 converts from mem_type to file_type while writing (e.g. float32 fields to float64).
   // compression > 0: gzip at that level, in chunks of one z-plane (what a slice viewer reads).
+  // `planes`: the planes [first, last) that `data` holds and this process writes, of a dataset
+  // that the ranks of a decomposed run create and write together (`transfer`: collective MPI-IO);
+  // by default the whole grid.
   Handle write_grid(hid_t parent, const std::string& full_name, const std::array<int, 3>& shape,
-                    hid_t file_type, hid_t mem_type, const void* data, int compression = 0) const {
+                    hid_t file_type, hid_t mem_type, const void* data, int compression = 0,
+                    GridPlanes planes = GridPlanes{}) const {
     const hsize_t dims[3] = {hsize_t(shape[2]), hsize_t(shape[1]), hsize_t(shape[0])};
     Handle space(H5Screate_simple(3, dims, nullptr), H5Sclose);
     if (!space.valid()) throw_hdf5(file_, fmt::format("create the dataspace of '{}'", full_name));
@@ -97,8 +118,17 @@ class H5Writer {
                            dcpl.valid() ? dcpl.get() : H5P_DEFAULT, H5P_DEFAULT),
                 H5Dclose);
     if (!dset.valid()) throw_hdf5(file_, fmt::format("create dataset '{}'", full_name));
-    if (H5Dwrite(dset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-      throw_hdf5(file_, fmt::format("write dataset '{}'", full_name));
+    if (planes.last < 0) {
+      if (H5Dwrite(dset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        throw_hdf5(file_, fmt::format("write dataset '{}'", full_name));
+      return dset;
+    }
+    const hsize_t start[3] = {hsize_t(planes.first), 0, 0};
+    const hsize_t count[3] = {hsize_t(planes.last - planes.first), dims[1], dims[2]};
+    Handle memory(H5Screate_simple(3, count, nullptr), H5Sclose);
+    if (!memory.valid() || H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) < 0 ||
+        H5Dwrite(dset.get(), mem_type, memory.get(), space.get(), planes.transfer, data) < 0)
+      throw_hdf5(file_, fmt::format("write planes [{}, {}) of dataset '{}'", planes.first, planes.last, full_name));
     return dset;
   }
 
@@ -202,7 +232,97 @@ struct RunOutput::Impl {
   bool committed = false;
   std::size_t synced_vtk_frames = 0;
 
+  // A decomposed run writing cordsim.h5 collectively (OutputDecomposition): every rank holds a
+  // RunOutput and writes its planes [z_begin, z_end) of every grid dataset; rank 0 alone (`root`)
+  // owns the staging directory and writes the side files (mass_budget.csv, XDMF, VTK).
+  bool parallel = false;
+  bool root = true;
+  int z_begin = 0, z_end = 0;
+  Handle transfer;  // collective MPI-IO transfer properties
+#if CORDSIM_COLLECTIVE_H5
+  MPI_Comm comm = MPI_COMM_NULL;
+  std::vector<int> rank_planes;  // planes per rank
+#endif
+
+  std::size_t plane_size() const { return std::size_t(shape[0]) * std::size_t(shape[1]); }
+  std::size_t owned_size() const { return std::size_t(z_end - z_begin) * plane_size(); }
+  GridPlanes planes() const {
+    return parallel ? GridPlanes{z_begin, z_end, transfer.get()} : GridPlanes{};
+  }
+
+  // True on every rank when `ok` is on every rank (one rank: `ok`).
+  bool agree(bool ok) const {
+#if CORDSIM_COLLECTIVE_H5
+    if (parallel) {
+      int mine = ok ? 1 : 0, every = 0;
+      if (MPI_Allreduce(&mine, &every, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
+        throw std::runtime_error("MPI: MPI_Allreduce failed");
+      return every == 1;
+    }
+#endif
+    return ok;
+  }
+
+  // Runs `step` on rank 0 only; the other ranks learn whether it succeeded and fail with it.
+  void on_root(const std::function<void()>& step, const char* what) {
+    std::exception_ptr failed;
+    if (root) {
+      try {
+        step();
+      } catch (...) {
+        failed = std::current_exception();
+      }
+    }
+    if (!agree(!failed)) {
+      if (failed) std::rethrow_exception(failed);
+      throw InputError(fmt::format("rank 0 could not {} (see its message)", what));
+    }
+  }
+
+  // File access: MPI-IO over the ranks' communicator when decomposed.
+  Handle access_properties(const fs::path& path) const {
+    Handle fapl = file_access_properties(path);
+#if CORDSIM_COLLECTIVE_H5
+    if (parallel && H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL) < 0)
+      throw_hdf5(path, "set up parallel (MPI-IO) file access");
+#endif
+    return fapl;
+  }
+
+  // The whole grid of `owned` (this rank's planes) on rank 0, for the VTK files.
+  std::vector<float> gather(const float* owned) const {
+    std::vector<float> whole;
+#if CORDSIM_COLLECTIVE_H5
+    const std::size_t ranks = rank_planes.size();
+    std::vector<int> counts(ranks), offsets(ranks, 0);
+    for (std::size_t r = 0; r < ranks; ++r) counts[r] = int(std::size_t(rank_planes[r]) * plane_size());
+    for (std::size_t r = 1; r < ranks; ++r) offsets[r] = offsets[r - 1] + counts[r - 1];
+    if (root) whole.resize(std::size_t(offsets.back() + counts.back()));
+    if (MPI_Gatherv(owned, int(owned_size()), MPI_FLOAT, whole.data(), counts.data(), offsets.data(), MPI_FLOAT, 0,
+                    comm) != MPI_SUCCESS)
+      throw std::runtime_error("MPI: MPI_Gatherv failed");
+#else
+    (void)owned;
+#endif
+    return whole;
+  }
+
   ~Impl() {
+    if (parallel && !files_closed) {
+      // Closing the file is a collective. While an exception unwinds on some ranks, the others
+      // would never join it; the run ends with MPI_Abort (host/cli/run_command.cpp), so the ids
+      // are given up instead. Otherwise every rank gets here and closes it together.
+      if (std::uncaught_exceptions() > 0) {
+        times_dset.release();
+        file.release();
+      } else {
+        try {
+          times_dset.close();
+          file.close();
+        } catch (...) {
+        }
+      }
+    }
     if (committed || !staging_created) return;
     // Handles must be closed before the directory goes, or HDF5 would write into a removed file.
     try {
@@ -247,7 +367,8 @@ struct RunOutput::Impl {
     h5.attr_doubles3(grid.get(), "/grid", "spacing_um", spacing_um);
     h5.attr_ints3(grid.get(), "/grid", "shape", shape);
     const std::string name = "/grid/tissue_mask";
-    Handle mask = h5.write_grid(file.get(), name, shape, H5T_STD_U8LE, H5T_NATIVE_UINT8, tissue_mask.data());
+    Handle mask = h5.write_grid(file.get(), name, shape, H5T_STD_U8LE, H5T_NATIVE_UINT8,
+                                tissue_mask.data() + std::size_t(z_begin) * plane_size(), 0, planes());
     h5.attr_string(mask.get(), name, "units", "1");
     h5.attr_string(mask.get(), name, "long_name", "tissue mask (1 = simulated tissue, 0 = outside)");
   }
@@ -268,7 +389,9 @@ struct RunOutput::Impl {
     const std::string name = "/grid/" + field;
     // A resumed run finds its static fields in the file already.
     if (!resuming || H5Lexists(file.get(), name.c_str(), H5P_DEFAULT) <= 0) {
-      Handle dset = h5.write_grid(file.get(), name, shape, file_type, mem_type, data);
+      const std::size_t offset = std::size_t(z_begin) * plane_size() * H5Tget_size(mem_type);
+      Handle dset = h5.write_grid(file.get(), name, shape, file_type, mem_type,
+                                  static_cast<const char*>(data) + offset, 0, planes());
       h5.attr_string(dset.get(), name, "units", description.units);
       h5.attr_string(dset.get(), name, "long_name", description.long_name);
       if (dset.close() < 0) throw_hdf5(h5.path(), fmt::format("close dataset '{}'", name));
@@ -300,8 +423,13 @@ struct RunOutput::Impl {
     Handle file_space(H5Dget_space(times_dset.get()), H5Sclose);
     Handle mem_space(H5Screate_simple(1, &count, nullptr), H5Sclose);
     if (!file_space.valid() || !mem_space.valid() ||
-        H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &index, nullptr, &count, nullptr) < 0 ||
-        H5Dwrite(times_dset.get(), H5T_NATIVE_DOUBLE, mem_space.get(), file_space.get(), H5P_DEFAULT, &t) < 0)
+        H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &index, nullptr, &count, nullptr) < 0)
+      throw_hdf5(h5.path(), "append to dataset '/times'");
+    // Decomposed: a collective write in which rank 0 writes the value and the others nothing.
+    if (!root && (H5Sselect_none(file_space.get()) < 0 || H5Sselect_none(mem_space.get()) < 0))
+      throw_hdf5(h5.path(), "append to dataset '/times'");
+    if (H5Dwrite(times_dset.get(), H5T_NATIVE_DOUBLE, mem_space.get(), file_space.get(),
+                 parallel ? transfer.get() : H5P_DEFAULT, &t) < 0)
       throw_hdf5(h5.path(), "append to dataset '/times'");
   }
 
@@ -311,6 +439,7 @@ struct RunOutput::Impl {
     if (times_dset.close() < 0) throw_hdf5(h5.path(), "close dataset '/times'");
     if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5(h5.path(), "flush the file");
     if (file.close() < 0) throw_hdf5(h5.path(), "close the file");
+    if (!root) return;
     csv.close();
     check_csv("close");
   }
@@ -400,7 +529,7 @@ struct RunOutput::Impl {
     }
     h5 = H5Writer(h5_path);
     {
-      Handle fapl = file_access_properties(h5_path);
+      Handle fapl = access_properties(h5_path);
       file = Handle(H5Fopen(h5_path.c_str(), H5F_ACC_RDWR, fapl.get()), H5Fclose);
     }
     if (!file.valid()) throw_hdf5(h5_path, "reopen the file to continue it");
@@ -438,6 +567,7 @@ struct RunOutput::Impl {
 
     // mass_budget.csv: the header and one line per kept frame, replaced atomically.
     csv_path = staging / kCsvName;
+    if (!root) return;
     std::vector<std::string> lines;
     {
       std::ifstream in(csv_path);
@@ -461,6 +591,59 @@ struct RunOutput::Impl {
     }
     csv.open(csv_path, std::ios::out | std::ios::app);
     check_csv("reopen");
+  }
+
+  // The final directory may be written at commit (RunOutput's constructor).
+  void check_final_dir(bool resume) const {
+    std::error_code ec;
+    const fs::file_status old = fs::symlink_status(final_dir, ec);
+    if (!fs::exists(old)) return;
+    if (!overwrite) {
+      throw InputError(fmt::format(
+          "output directory '{}' exists; use --overwrite to replace it{}", final_dir.string(),
+          resume ? " (a run started with --overwrite is resumed with --overwrite too)" : ""));
+    }
+    // --overwrite deletes the old directory at commit: refuse anything that is not a cordsim output
+    // (a mistyped --out could otherwise name a home or project directory).
+    if (!fs::is_directory(old)) {
+      throw InputError(fmt::format("output path '{}' exists and is not a directory; not replacing it",
+                                   final_dir.string()));
+    }
+    const bool empty = fs::is_empty(final_dir, ec);
+    const bool ours = fs::exists(final_dir / kXdmfName, ec) || fs::exists(final_dir / kH5Name, ec) ||
+                      fs::exists(final_dir / kCsvName, ec) || fs::exists(final_dir / VtkSeries::collection_name, ec);
+    if (!empty && !ours) {
+      throw InputError(fmt::format(
+          "output directory '{}' exists and is not a cordsim output (no {} or {}); not replacing it even with "
+          "--overwrite: remove it yourself or choose another --out",
+          final_dir.string(), kXdmfName, kH5Name));
+    }
+  }
+
+  // A new run's staging directory, empty.
+  void prepare_staging() {
+    std::error_code ec;
+    // A staging directory left by a killed run is garbage by construction, unless it holds a
+    // checkpoint: hours of computing are not thrown away without --overwrite.
+    std::error_code status_ec;  // e.g. "not a directory" above it: create_directories reports that
+    if (fs::exists(fs::symlink_status(staging, status_ec))) {
+      const std::vector<fs::path> checkpoints = checkpoint_files(staging);
+      if (!checkpoints.empty() && !overwrite) {
+        throw InputError(fmt::format(
+            "'{}' holds a checkpoint of a stopped run ({}): resume it with --resume {}, or pass --overwrite to "
+            "discard it and start again",
+            staging.string(), checkpoints.front().filename().string(), staging.string()));
+      }
+      fs::remove_all(staging, ec);
+      if (ec) {
+        throw InputError(fmt::format("cannot remove the stale staging directory '{}': {}", staging.string(),
+                                     ec.message()));
+      }
+    }
+    fs::create_directories(staging, ec);
+    if (ec) {
+      throw InputError(fmt::format("cannot create output directory '{}': {}", staging.string(), ec.message()));
+    }
   }
 
   void move_into_place() {
@@ -498,7 +681,8 @@ struct RunOutput::Impl {
 
 RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, const Scenario& scenario,
                      const RunMetadata& metadata, std::vector<FieldDescription> fields,
-                     const std::vector<std::uint8_t>& tissue_mask, std::optional<std::size_t> resume_frames)
+                     const std::vector<std::uint8_t>& tissue_mask, std::optional<std::size_t> resume_frames,
+                     const OutputDecomposition* decomposition)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.final_dir = normalized_dir(final_dir);
@@ -529,45 +713,54 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
       if (m.fields[j].name == name) throw InputError(fmt::format("field name '{}' is used twice", name));
     }
   }
-
-  std::error_code ec;
-  const fs::file_status old = fs::symlink_status(m.final_dir, ec);
-  if (fs::exists(old)) {
-    if (!overwrite) {
-      throw InputError(fmt::format(
-          "output directory '{}' exists; use --overwrite to replace it{}", m.final_dir.string(),
-          resume_frames ? " (a run started with --overwrite is resumed with --overwrite too)" : ""));
-    }
-    // --overwrite deletes the old directory at commit: refuse anything that is not a cordsim output
-    // (a mistyped --out could otherwise name a home or project directory).
-    if (!fs::is_directory(old)) {
-      throw InputError(fmt::format("output path '{}' exists and is not a directory; not replacing it",
-                                   m.final_dir.string()));
-    }
-    const bool empty = fs::is_empty(m.final_dir, ec);
-    const bool ours = fs::exists(m.final_dir / kXdmfName, ec) || fs::exists(m.final_dir / kH5Name, ec) ||
-                      fs::exists(m.final_dir / kCsvName, ec) || fs::exists(m.final_dir / VtkSeries::collection_name, ec);
-    if (!empty && !ours) {
-      throw InputError(fmt::format(
-          "output directory '{}' exists and is not a cordsim output (no {} or {}); not replacing it even with "
-          "--overwrite: remove it yourself or choose another --out",
-          m.final_dir.string(), kXdmfName, kH5Name));
-    }
+  m.z_end = m.shape[2];
+  if (decomposition) {
+#if CORDSIM_COLLECTIVE_H5
+    m.parallel = true;
+    m.comm = MPI_Comm_f2c(decomposition->communicator);
+    int rank = 0, size = 1;
+    MPI_Comm_rank(m.comm, &rank);
+    MPI_Comm_size(m.comm, &size);
+    m.root = rank == 0;
+    m.z_begin = decomposition->z_begin;
+    m.z_end = decomposition->z_end;
+    if (m.z_begin < 0 || m.z_end > m.shape[2] || m.z_begin >= m.z_end)
+      throw std::invalid_argument(fmt::format("RunOutput: planes [{}, {}) of {}", m.z_begin, m.z_end, m.shape[2]));
+    m.rank_planes.resize(std::size_t(size));
+    const int planes = m.z_end - m.z_begin;
+    if (MPI_Allgather(&planes, 1, MPI_INT, m.rank_planes.data(), 1, MPI_INT, m.comm) != MPI_SUCCESS)
+      throw std::runtime_error("MPI: MPI_Allgather failed");
+    m.transfer = Handle(H5Pcreate(H5P_DATASET_XFER), H5Pclose);
+    if (!m.transfer.valid() || H5Pset_dxpl_mpio(m.transfer.get(), H5FD_MPIO_COLLECTIVE) < 0)
+      throw_hdf5(m.staging / kH5Name, "set up collective transfers");
+#else
+    throw std::logic_error("RunOutput: this cordsim was built without parallel HDF5 (parallel_output_built())");
+#endif
   }
 
   m.output = scenario.output;
   silence_hdf5_error_printing();
   if (resume_frames) {
     // A stopped run's staging directory, continued in place.
-    if (!fs::is_directory(m.staging, ec)) {
-      throw InputError(fmt::format("--resume: no staging directory '{}'", m.staging.string()));
-    }
-    m.staging_created = true;
+    m.on_root(
+        [&] {
+          m.check_final_dir(true);
+          std::error_code ec;
+          if (!fs::is_directory(m.staging, ec))
+            throw InputError(fmt::format("--resume: no staging directory '{}'", m.staging.string()));
+          if (!fs::is_regular_file(m.staging / kH5Name, ec)) {
+            throw InputError(
+                fmt::format("--resume: '{}' is missing: '{}' is not the staging directory of a stopped run",
+                            (m.staging / kH5Name).string(), m.staging.string()));
+          }
+        },
+        "continue the stopped run's output");
+    m.staging_created = m.root;
     m.keep_staging = true;
     m.resuming = true;
     const WriteGuard writing;  // cordsim.h5 is being changed in place
     m.reopen(*resume_frames);
-    if (m.output.vtk) {
+    if (m.output.vtk && m.root) {
       m.vtk = std::make_unique<VtkSeries>(m.staging, scenario.grid, m.fields, tissue_mask, m.output.float64);
       m.vtk->resume(m.times);
       m.synced_vtk_frames = m.times.size();
@@ -575,34 +768,19 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
     return;
   }
 
-  // A staging directory left by a killed run is garbage by construction, unless it holds a
-  // checkpoint: hours of computing are not thrown away without --overwrite.
-  std::error_code status_ec;  // e.g. "not a directory" above it: create_directories reports that
-  if (fs::exists(fs::symlink_status(m.staging, status_ec))) {
-    const std::vector<fs::path> checkpoints = checkpoint_files(m.staging);
-    if (!checkpoints.empty() && !overwrite) {
-      throw InputError(fmt::format(
-          "'{}' holds a checkpoint of a stopped run ({}): resume it with --resume {}, or pass --overwrite to "
-          "discard it and start again",
-          m.staging.string(), checkpoints.front().filename().string(), m.staging.string()));
-    }
-    fs::remove_all(m.staging, ec);
-    if (ec) {
-      throw InputError(fmt::format("cannot remove the stale staging directory '{}': {}", m.staging.string(),
-                                   ec.message()));
-    }
-  }
-  fs::create_directories(m.staging, ec);
-  if (ec) {
-    throw InputError(
-        fmt::format("cannot create output directory '{}': {}", m.staging.string(), ec.message()));
-  }
-  m.staging_created = true;
+  // Rank 0 checks and prepares the directories; a decomposed run's other ranks wait for it.
+  m.on_root(
+      [&] {
+        m.check_final_dir(false);
+        m.prepare_staging();
+      },
+      "create the output directory");
+  m.staging_created = m.root;
 
   const fs::path h5_path = m.staging / kH5Name;
   m.h5 = H5Writer(h5_path);
   {
-    Handle fapl = file_access_properties(h5_path);
+    Handle fapl = m.access_properties(h5_path);
     m.file = Handle(H5Fcreate(h5_path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()), H5Fclose);
   }
   if (!m.file.valid()) throw_hdf5(h5_path, "create the file");
@@ -612,6 +790,7 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
   for (const auto& f : m.fields) m.h5.create_group(m.file.get(), "/fields/" + f.name);
   m.create_times_dataset();
   if (H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5(h5_path, "flush the file");
+  if (!m.root) return;
 
   if (m.output.vtk)
     m.vtk = std::make_unique<VtkSeries>(m.staging, scenario.grid, m.fields, tissue_mask, m.output.float64);
@@ -686,8 +865,17 @@ void RunOutput::write_frame(double time_s, const std::vector<const float*>& fiel
       throw std::invalid_argument(fmt::format("RunOutput::write_frame: field '{}' is null", m.fields[f].name));
     }
     const std::string name = "/fields/" + m.fields[f].name + "/" + frame;
+    const void* data = fields[f];
+    hid_t mem_type = H5T_NATIVE_FLOAT;
+    std::vector<double> wide;
+    if (m.parallel && m.output.float64) {
+      // Converted here: HDF5 would fall back from collective to independent I/O to convert.
+      wide.assign(fields[f], fields[f] + m.owned_size());
+      data = wide.data();
+      mem_type = H5T_NATIVE_DOUBLE;
+    }
     Handle dset = m.h5.write_grid(m.file.get(), name, m.shape, m.output.float64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE,
-                                  H5T_NATIVE_FLOAT, fields[f], m.output.compression);
+                                  mem_type, data, m.output.compression, m.planes());
     m.h5.attr_string(dset.get(), name, "units", m.fields[f].units);
     m.h5.attr_string(dset.get(), name, "long_name", m.fields[f].long_name);
     m.h5.attr_double(dset.get(), name, "time", time_s);
@@ -695,9 +883,19 @@ void RunOutput::write_frame(double time_s, const std::vector<const float*>& fiel
   }
   m.append_time(time_s);
   m.times.push_back(time_s);
-  if (m.vtk) m.vtk->write_frame(time_s, fields);
+  if (m.parallel && m.output.vtk) {
+    // The VTK frames are rank 0's: it gathers the whole fields (a collective).
+    std::vector<std::vector<float>> whole;
+    std::vector<const float*> pointers;
+    for (const float* owned : fields) whole.push_back(m.gather(owned));
+    for (const auto& w : whole) pointers.push_back(w.data());
+    if (m.vtk) m.vtk->write_frame(time_s, pointers);
+  } else if (m.vtk) {
+    m.vtk->write_frame(time_s, fields);
+  }
   // A crash after this point loses nothing written so far.
   if (H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5(m.h5.path(), "flush the file");
+  if (!m.root) return;
 
   m.csv << num(time_s);
   for (double total : totals_ymol) m.csv << ',' << fmt::format("{:.9e}", total * 1e-6);  // 1 amol = 1e6 ymol
@@ -710,9 +908,12 @@ std::filesystem::path RunOutput::commit() {
   if (m.files_closed) throw std::logic_error("RunOutput::commit called twice");
   const WriteGuard writing;
   m.close_files();
-  m.write_xdmf();
-  if (m.vtk) m.vtk->write_collection();
-  m.move_into_place();
+  if (m.root) {
+    m.write_xdmf();
+    if (m.vtk) m.vtk->write_collection();
+    m.move_into_place();
+  }
+  m.committed = true;
   return m.final_dir / kXdmfName;
 }
 
@@ -725,6 +926,7 @@ void RunOutput::sync() {
   if (m.files_closed) return;
   const WriteGuard writing;
   if (H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5(m.h5.path(), "flush the file");
+  if (!m.root) return;
   sync_to_disk(m.h5.path());
   m.csv.flush();
   m.check_csv("write");
@@ -743,9 +945,12 @@ void RunOutput::suspend() {
   const WriteGuard writing;
   m.keep_staging = true;
   m.close_files();
+  if (!m.root) return;
   m.write_xdmf();
   if (m.vtk) m.vtk->write_collection();
 }
+
+bool parallel_output_built() { return CORDSIM_COLLECTIVE_H5 != 0; }
 
 std::filesystem::path staging_dir_for(const std::filesystem::path& final_dir) {
   return with_suffix(normalized_dir(final_dir), ".partial");

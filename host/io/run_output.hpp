@@ -37,6 +37,17 @@ struct FieldDescription {
   std::string long_name;  // e.g. "nitric oxide concentration"
 };
 
+// A decomposed run whose ranks write cordsim.h5 together with parallel HDF5 (docs/parallel.md):
+// each rank writes its own planes of every grid dataset as a hyperslab, in collective MPI-IO
+// transfers. Only in a build with parallel_output_built().
+struct OutputDecomposition {
+  int communicator = 0;        // the ranks' MPI communicator, as MPI_Comm_c2f gives it
+  int z_begin = 0, z_end = 0;  // the planes this rank writes
+};
+
+// Whether this build can write cordsim.h5 collectively: MPI and parallel HDF5 (HDF5_IS_PARALLEL).
+bool parallel_output_built();
+
 struct RunMetadata {
   std::string version;  // cordsim version string
   std::string backend;  // back end that produced the run, e.g. "cpu (OpenMP, 2 threads)"
@@ -54,16 +65,27 @@ class RunOutput {
   // budget lines and VTK frames written after the checkpoint are dropped, so that the next
   // write_frame continues exactly where the checkpoint left off. Static fields already in the file
   // are not written again.
+  //
+  // `decomposition`: every rank of a decomposed run constructs its RunOutput, and calls every
+  // member in the same order (they are collectives). Rank 0 alone checks and creates the
+  // directories (the other ranks then fail with it, with an InputError) and writes the side files
+  // (mass_budget.csv, cordsim.xdmf, the VTK frames, for which it gathers the fields); every rank
+  // writes its planes of cordsim.h5. The metadata and the tissue mask and static fields must be
+  // the same on every rank (whole-grid arrays), write_frame's fields are the rank's own planes.
+  // A failure on some ranks only leaves the file open (closing it is a collective): the run must
+  // then end every rank (MPI_Abort), as a decomposed run does.
   RunOutput(const std::filesystem::path& final_dir, bool overwrite, const Scenario& scenario,
             const RunMetadata& metadata, std::vector<FieldDescription> fields,
             const std::vector<std::uint8_t>& tissue_mask,
-            std::optional<std::size_t> resume_frames = std::nullopt);
+            std::optional<std::size_t> resume_frames = std::nullopt,
+            const OutputDecomposition* decomposition = nullptr);
   ~RunOutput();
   RunOutput(const RunOutput&) = delete;
   RunOutput& operator=(const RunOutput&) = delete;
 
   // Appends one output time: `fields[f]` points at nx·ny·nz float32 values of field f (in the
-  // order given to the constructor); `totals_ymol[s]` is the tissue total of species s.
+  // order given to the constructor; decomposed: at the nx·ny values of each of the rank's planes);
+  // `totals_ymol[s]` is the tissue total of species s.
   void write_frame(double time_s, const std::vector<const float*>& fields,
                    const std::vector<double>& totals_ymol);
 

@@ -56,6 +56,14 @@ void install_stop_signal_handlers() {
   for (int signal : {SIGTERM, SIGINT, SIGUSR1}) sigaction(signal, &action, nullptr);
 }
 
+void ignore_stop_signals() {
+  for (int signal : {SIGTERM, SIGINT, SIGUSR1}) std::signal(signal, SIG_IGN);
+}
+
+void default_stop_signals() {
+  for (int signal : {SIGTERM, SIGINT, SIGUSR1}) std::signal(signal, SIG_DFL);
+}
+
 int stop_signal() { return int(g_signal); }
 
 const char* signal_name(int signal) {

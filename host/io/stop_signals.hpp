@@ -23,6 +23,14 @@ const char* signal_name(int signal);
 // Forgets a received signal (tests, and a process that runs several jobs).
 void clear_stop_signal();
 
+// From now on SIGTERM, SIGINT and SIGUSR1 are ignored: a decomposed run that has written its
+// checkpoint and is exiting (Open MPI's mpirun sends SIGTERM to the ranks still finishing once one
+// has exited with a nonzero code; they exit with theirs).
+void ignore_stop_signals();
+// From now on the three signals have their default action again (they end the process): a
+// decomposed run that is being aborted, whose launcher ends the ranks with SIGTERM.
+void default_stop_signals();
+
 // While one exists, a second signal does not end the process at once but right after the last
 // WriteGuard is destroyed.
 class WriteGuard {

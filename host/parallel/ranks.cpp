@@ -120,6 +120,18 @@ class MpiRanks final : public RankGroup, public HaloExchange {
     check(MPI_Allreduce(&mine, &every, 1, MPI_INT, MPI_MIN, comm_), "MPI_Allreduce");
     return every == 1;
   }
+  long long largest(long long value) override {
+    long long global = 0;
+    check(MPI_Allreduce(&value, &global, 1, MPI_LONG_LONG, MPI_MAX, comm_), "MPI_Allreduce");
+    return global;
+  }
+  void broadcast(std::string& text) override {
+    unsigned long long length = text.size();
+    check(MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, 0, comm_), "MPI_Bcast");
+    text.resize(std::size_t(length));
+    if (length > 0) check(MPI_Bcast(text.data(), int(length), MPI_CHAR, 0, comm_), "MPI_Bcast");
+  }
+  int communicator() const override { return int(MPI_Comm_c2f(comm_)); }
   [[noreturn]] void abort(int code) override {
     MPI_Abort(MPI_COMM_WORLD, code);
     std::exit(code);

@@ -28,6 +28,12 @@ class RankGroup {
   virtual void gather(const float* local, std::size_t count, float* gathered, const std::vector<std::size_t>& counts) = 0;
   // True on every rank when `ok` is true on every rank.
   virtual bool all(bool ok) = 0;
+  // The largest of the ranks' values, on every rank (the smallest: −largest(−value)).
+  virtual long long largest(long long value) = 0;
+  // Rank 0's `text`, on every rank.
+  virtual void broadcast(std::string& text) = 0;
+  // The ranks' MPI communicator as MPI_Comm_c2f gives it (for parallel HDF5, RunOutput).
+  virtual int communicator() const = 0;
   // Ends every rank of the run with `code` (after an error on some ranks).
   [[noreturn]] virtual void abort(int code) = 0;
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <utility>
 
 namespace cordsim {
 namespace {
@@ -23,8 +24,13 @@ std::string more(std::size_t count) {
 
 }  // namespace
 
-FieldGuard::FieldGuard(const Scenario& scenario, const std::vector<std::uint8_t>& tissue)
-    : scenario_(scenario), tissue_(tissue), warned_(scenario.species.size(), false) {}
+FieldGuard::FieldGuard(const Scenario& scenario, const std::vector<std::uint8_t>& tissue, std::size_t first_voxel,
+                       std::function<double(double)> largest_over_ranks)
+    : scenario_(scenario),
+      tissue_(tissue),
+      first_voxel_(first_voxel),
+      largest_over_ranks_(std::move(largest_over_ranks)),
+      warned_(scenario.species.size(), false) {}
 
 void FieldGuard::check(std::size_t species, const float* field, double t_s) {
   const SpeciesSpec& spec = scenario_.species[species];
@@ -45,11 +51,13 @@ void FieldGuard::check(std::size_t species, const float* field, double t_s) {
       lowest_at = v;
     }
   }
+  // Every rank takes part, also one about to throw.
+  if (largest_over_ranks_) largest = largest_over_ranks_(largest);
   if (bad > 0) {
     throw FieldError(fmt::format(
         "species '{}' is not finite ({} nM) at {}, t = {:.6g} s{}: the solution has blown up or an input holds "
         "NaN/Inf",
-        spec.name, double(field[first_bad]), where(scenario_.grid, first_bad), t_s, more(bad)));
+        spec.name, double(field[first_bad]), where(scenario_.grid, first_voxel_ + first_bad), t_s, more(bad)));
   }
   const double bound = -kFieldGuardRelativeTolerance * largest;
   if (!(lowest < bound)) return;
@@ -62,14 +70,14 @@ void FieldGuard::check(std::size_t species, const float* field, double t_s) {
       spdlog::warn("species '{}' (Crank-Nicolson) is negative ({:.6g} nM) at {}, t = {:.6g} s{}: Crank-Nicolson "
                    "rings around steep fronts when the step is far above h^2/D; a smaller time_step or "
                    "backward_euler avoids it (warned once)",
-                   spec.name, lowest, where(scenario_.grid, lowest_at), t_s, more(count));
+                   spec.name, lowest, where(scenario_.grid, first_voxel_ + lowest_at), t_s, more(count));
     }
     return;
   }
   throw FieldError(fmt::format(
       "species '{}' is negative ({:.6g} nM) at {}, t = {:.6g} s{}: below -{:g} x its largest magnitude {:.6g} nM; "
       "the step is unstable or an input is negative",
-      spec.name, lowest, where(scenario_.grid, lowest_at), t_s, more(count), kFieldGuardRelativeTolerance,
+      spec.name, lowest, where(scenario_.grid, first_voxel_ + lowest_at), t_s, more(count), kFieldGuardRelativeTolerance,
       largest));
 }
 

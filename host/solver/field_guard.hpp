@@ -13,6 +13,7 @@
 //                around steep fronts), so for it a negative value is warned about once per
 //                species and the run goes on.
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -32,14 +33,24 @@ class FieldError : public std::runtime_error {
 class FieldGuard {
  public:
   // `tissue`: the mask (nonzero = simulated), grid-sized.
-  FieldGuard(const Scenario& scenario, const std::vector<std::uint8_t>& tissue);
+  //
+  // A decomposed run checks each rank's planes on that rank: `tissue` then covers the rank's
+  // planes, which begin at voxel `first_voxel` of the grid (for the messages), and
+  // `largest_over_ranks` (a collective) gives the negative bound the whole field's largest
+  // magnitude, as on one rank. The rank that finds a bad value throws (the run then ends on all
+  // ranks); the "and N more voxels" of its message counts its own planes.
+  FieldGuard(const Scenario& scenario, const std::vector<std::uint8_t>& tissue, std::size_t first_voxel = 0,
+             std::function<double(double)> largest_over_ranks = nullptr);
 
-  // Checks species s's grid field at simulated time t_s; throws FieldError.
+  // Checks species s's field (grid-sized, or the rank's planes) at simulated time t_s; throws
+  // FieldError.
   void check(std::size_t species, const float* field, double t_s);
 
  private:
   const Scenario& scenario_;
   const std::vector<std::uint8_t>& tissue_;
+  std::size_t first_voxel_ = 0;
+  std::function<double(double)> largest_over_ranks_;
   std::vector<bool> warned_;
 };
 

@@ -231,6 +231,7 @@ bool Stepper::advance(double interval_s, const std::function<void(double)>& prog
           const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
           const double per_second = seconds > 0.0 ? double(n) / seconds : double(largest);
           chunk = std::clamp(long(std::min(per_second, double(largest))), 1L, largest);
+          if (pause && agree_chunk_) chunk = agree_chunk_(chunk);
         }
         if (done < p.steps && pause && pause()) return leave(s, done);
       }

@@ -17,6 +17,7 @@
 // A solve that misses its tolerance within max_iterations throws std::runtime_error.
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/config/scenario.hpp"
@@ -56,6 +57,13 @@ class Stepper {
   // results by a bit.
   bool advance(double interval_s, const std::function<void(double)>& progress = nullptr,
                const std::function<bool()>& pause = nullptr);
+
+  // A decomposed run (docs/parallel.md): the chunks of explicit steps are sized from each rank's
+  // own timing, and `smallest_over_ranks(n)` (a collective) makes every rank take the same chunk,
+  // so that all ranks ask `pause` after the same steps and can agree on its answer.
+  void set_chunk_agreement(std::function<long(long)> smallest_over_ranks) {
+    agree_chunk_ = std::move(smallest_over_ranks);
+  }
 
   // Advances one species by `interval` seconds on its own schedule; the stepper's clock is left
   // alone (a model drives its species one by one and keeps its own time).
@@ -104,6 +112,7 @@ class Stepper {
     std::size_t species = 0;
     long steps_done = 0;
   } partial_;
+  std::function<long(long)> agree_chunk_;
 };
 
 // The linear solves of the implicit species, one row per output time, for solver_log.csv:

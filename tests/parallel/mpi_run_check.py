@@ -2,31 +2,64 @@
 """MPI decomposition test (label mpi): runs one scenario serially (no launcher) and under
 `mpirun -np N` for each N given, and compares every rank count's output with the serial one:
 
-  --exact       fields (every frame of /fields, the output times) bitwise equal, and
-                mass_budget.csv byte for byte (explicit integrators: same operator, same
-                per-voxel arithmetic, totals summed in the serial row order);
+  --exact       fields (every frame of /fields, the output times) bitwise equal,
+                mass_budget.csv byte for byte and summary.json's totals and peaks equal
+                (explicit integrators: same operator, same per-voxel arithmetic, totals summed
+                in the serial row order);
   --rtol R      fields within R of the serial field's largest value per frame, totals within R
                 (implicit integrators: CG's dot products add in another order, and multigrid
                 becomes block-Jacobi over the slabs, so iterates agree to the solver tolerance).
 
-Usage: mpi_run_check.py CORDSIM MPIEXEC SCENARIO WORKDIR (--exact | --rtol R) NP [NP ...]
+Checkpoint/restart across rank counts (docs/parallel.md): with --stop-at T or --signal-after TEXT
+the run is first stopped on --stop-ranks M ranks (default 4), and each N then resumes a copy of
+that stopped run; the resumed outputs are compared with the uninterrupted serial run as above.
+
+  --stop-at T          the M-rank run stops itself at simulated time T (cordsim run --stop-at);
+  --signal-after TEXT  once TEXT appears in the M-rank run's output, SIGUSR1 is sent to one rank
+                       (rank 1, not rank 0), which must make every rank checkpoint at the same step
+                       and exit 4 together.
+
+--set KEY=VALUE (repeatable) is passed to every run, the serial one included; --env NAME=VALUE
+(repeatable) is set for the mpirun runs.
+
+Output (cordsim.h5 written collectively with parallel HDF5, or gathered to rank 0):
+  --output-path collective|gathered   the path every run on more than one rank must report;
+  --also-gathered       with collective output, each N > 1 runs a second time with
+                        CORDSIM_MPI_COLLECTIVE_OUTPUT=0 (the gathered write), compared the same way;
+  --h5diff PATH         with --exact: h5diff of /fields, /grid and /times against the serial file
+                        must find no difference (datasets and their attributes), and the file's
+                        own attributes must be equal but for `backend` ("4 x cpu ...").
+
+Usage: mpi_run_check.py CORDSIM MPIEXEC SCENARIO WORKDIR (--exact | --rtol R) [--set K=V ...]
+                        [--env K=V ...] [--stop-at T | --signal-after TEXT] [--stop-ranks M]
+                        [--output-path collective|gathered] [--also-gathered] [--h5diff PATH] NP [NP ...]
 """
+import argparse
 import csv
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
 import h5py
 import numpy as np
 
+TIMEOUT_S = 300  # a rank waiting for the others forever must fail the test, not hang it
 
-def run(cmd, env):
+
+def run(cmd, env, expect=0):
     print("+", " ".join(cmd), flush=True)
-    done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if done.returncode != 0:
+    try:
+        done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired as e:
+        print(e.stdout)
+        sys.exit(f"FAIL: no exit within {TIMEOUT_S} s")
+    if done.returncode != expect:
         print(done.stdout)
-        sys.exit(f"FAIL: exit code {done.returncode}")
+        sys.exit(f"FAIL: exit code {done.returncode} (expected {expect})")
     return done.stdout
 
 
@@ -45,63 +78,219 @@ def budget(path):
     return rows[0], np.array([[float(v) for v in r] for r in rows[1:]])
 
 
+def descendants(root):
+    """Pids of the processes below `root` (mpirun's ranks, however it started them)."""
+    parent = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces, so split after its closing parenthesis.
+        parent[int(name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+    found = []
+    for pid in parent:
+        p = pid
+        while p in parent and p > 1:
+            p = parent[p]
+            if p == root:
+                found.append(pid)
+                break
+    return found
+
+
+def rank_pid(mpirun_pid, rank):
+    for pid in descendants(mpirun_pid):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if f"OMPI_COMM_WORLD_RANK={rank}".encode() in env or f"PMIX_RANK={rank}".encode() in env:
+            return pid
+    return None
+
+
+def run_and_signal(cmd, env, text, rank):
+    """Runs cmd; once `text` is in its output, sends SIGUSR1 to MPI rank `rank`. Returns (exit code, output)."""
+    print("+", " ".join(cmd), f"# SIGUSR1 to rank {rank} after '{text}'", flush=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = []
+    sent = False
+    for line in proc.stdout:
+        output.append(line)
+        if not sent and text in line:
+            pid = rank_pid(proc.pid, rank)
+            if pid is None:
+                proc.kill()
+                sys.exit(f"FAIL: rank {rank} of mpirun (pid {proc.pid}) not found")
+            os.kill(pid, signal.SIGUSR1)
+            sent = True
+    code = proc.wait(timeout=TIMEOUT_S)
+    log = "".join(output)
+    if not sent:
+        print(log)
+        sys.exit(f"FAIL: '{text}' never appeared (the run ended before the signal could be sent)")
+    return code, log
+
+
+def compare(what, out, work, reference, ref_header, ref_budget, rtol, h5diff):
+    """Compares the output in `out` with the serial one; returns the number of mismatches."""
+    failures = 0
+    got = frames(f"{out}/cordsim.h5")
+    if sorted(got) != sorted(reference):
+        sys.exit(f"FAIL: {what}: datasets {sorted(got)} != serial {sorted(reference)}")
+    worst = 0.0
+    for key, ref in reference.items():
+        if rtol is None:
+            same = ref.dtype == got[key].dtype and ref.tobytes() == got[key].tobytes()
+            if not same:
+                print(f"FAIL: {what}: {key} differs from the serial run "
+                      f"(max |diff| {np.abs(ref.astype(float) - got[key]).max():.3e})")
+                failures += 1
+        else:
+            scale = max(float(np.abs(ref).max()), 1e-30)
+            diff = float(np.abs(ref.astype(np.float64) - got[key]).max()) / scale
+            worst = max(worst, diff)
+            if diff > rtol:
+                print(f"FAIL: {what}: {key} differs by {diff:.3e} of its peak (> {rtol})")
+                failures += 1
+    header, values = budget(f"{out}/mass_budget.csv")
+    if rtol is None:
+        with open(f"{work}/serial/mass_budget.csv", "rb") as x, open(f"{out}/mass_budget.csv", "rb") as y:
+            if x.read() != y.read():
+                print(f"FAIL: {what}: mass_budget.csv differs from the serial run")
+                failures += 1
+        with open(f"{work}/serial/summary.json") as x, open(f"{out}/summary.json") as y:
+            mine, theirs = json.load(x), json.load(y)
+        for key in (k for k in mine if k.startswith(("max_", "total_"))):
+            if mine[key] != theirs.get(key):
+                print(f"FAIL: {what}: summary.json {key} = {theirs.get(key)}, serial {mine[key]}")
+                failures += 1
+        if h5diff:
+            for group in ("/fields", "/grid", "/times"):
+                done = subprocess.run([h5diff, f"{work}/serial/cordsim.h5", f"{out}/cordsim.h5", group, group],
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                if done.returncode != 0:
+                    print(done.stdout[-2000:])
+                    print(f"FAIL: {what}: h5diff finds {group} different from the serial file")
+                    failures += 1
+            with h5py.File(f"{work}/serial/cordsim.h5", "r") as x, h5py.File(f"{out}/cordsim.h5", "r") as y:
+                mine = {k: v for k, v in x.attrs.items() if k != "backend"}
+                theirs = {k: v for k, v in y.attrs.items() if k != "backend"}
+                if sorted(mine) != sorted(theirs) or any(np.any(mine[k] != theirs[k]) for k in mine):
+                    print(f"FAIL: {what}: the file attributes differ from the serial file's")
+                    failures += 1
+        print(f"{what}: {len(reference)} datasets, mass_budget.csv and the summary's totals and peaks bitwise "
+              "equal to the serial run"
+              + (" (h5diff: /fields, /grid, /times identical)" if h5diff else ""))
+    else:
+        if header != ref_header or values.shape != ref_budget.shape:
+            sys.exit(f"FAIL: {what}: mass_budget.csv has another layout")
+        budget_diff = float(np.max(np.abs(values - ref_budget) / np.maximum(np.abs(ref_budget), 1e-30)))
+        if budget_diff > rtol:
+            print(f"FAIL: {what}: totals differ by {budget_diff:.3e} (relative, > {rtol})")
+            failures += 1
+        print(f"{what}: fields within {worst:.3e} of the peak, totals within {budget_diff:.3e} (bound {rtol})")
+    return failures
+
+
 def main():
-    exe, mpiexec, scenario, work, mode = sys.argv[1:6]
-    args = sys.argv[6:]
-    rtol = None
-    if mode == "--rtol":
-        rtol = float(args[0])
-        args = args[1:]
-    elif mode != "--exact":
-        sys.exit("mode must be --exact or --rtol R")
-    ranks = [int(a) for a in args]
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("exe")
+    parser.add_argument("mpiexec")
+    parser.add_argument("scenario")
+    parser.add_argument("work")
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--exact", action="store_true")
+    mode.add_argument("--rtol", type=float)
+    parser.add_argument("--set", action="append", default=[], dest="overrides")
+    stop = parser.add_mutually_exclusive_group()
+    stop.add_argument("--stop-at")
+    stop.add_argument("--signal-after")
+    parser.add_argument("--stop-ranks", type=int, default=4)
+    parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("--output-path", choices=["collective", "gathered"])
+    parser.add_argument("--also-gathered", action="store_true")
+    parser.add_argument("--h5diff")
+    parser.add_argument("ranks", type=int, nargs="+")
+    a = parser.parse_intermixed_args()
+    exe, mpiexec, work, rtol = a.exe, a.mpiexec, a.work, a.rtol
+    restart = a.stop_at is not None or a.signal_after is not None
+
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMP_NUM_THREADS="1")
+    serial_env = dict(env)
+    for kv in a.env:
+        name, value = kv.split("=", 1)
+        env[name] = value
+    reports = {"collective": "cordsim.h5 written collectively by all ranks",
+               "gathered": "gathered to rank 0, which writes it"}
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    common = ["run", scenario, "--backend", "cpu", "--threads", "1"]
-    run([exe] + common + ["--out", f"{work}/serial"], env)
+    common = ["run", a.scenario, "--backend", "cpu", "--threads", "1"]
+    for kv in a.overrides:
+        common += ["--set", kv]
+    mpirun = [mpiexec, "--oversubscribe", "-np"]
+    run([exe] + common + ["--out", f"{work}/serial"], serial_env)
     reference = frames(f"{work}/serial/cordsim.h5")
     ref_header, ref_budget = budget(f"{work}/serial/mass_budget.csv")
+
+    stopped = f"{work}/stopped"
+    if restart:
+        m = a.stop_ranks
+        cmd = mpirun + [str(m), exe] + common + ["--out", stopped]
+        if a.stop_at is not None:
+            log = run(cmd + ["--stop-at", a.stop_at], env, expect=4)
+            why = "(--stop-at)"
+        else:
+            code, log = run_and_signal(cmd, env, a.signal_after, 1)
+            if code != 4:
+                print(log)
+                sys.exit(f"FAIL: exit code {code} after SIGUSR1 to rank 1 (expected 4 from every rank)")
+            why = "(SIGUSR1)"
+            if "SIGUSR1: finishing the current step" not in log:
+                print(log)
+                sys.exit("FAIL: rank 1 did not report the signal")
+        if a.output_path and reports[a.output_path] not in log:
+            print(log)
+            sys.exit(f"FAIL: the {m}-rank run did not report the {a.output_path} output")
+        if f"{why}; checkpoint" not in log or log.count("Stopped at t = ") != 1:
+            print(log)
+            sys.exit(f"FAIL: rank 0 did not report the stop {why} once")
+        checkpoints = sorted(os.listdir(f"{stopped}.partial/checkpoints"))
+        with h5py.File(f"{stopped}.partial/checkpoints/{checkpoints[-1]}", "r") as f:
+            written_on, t = int(f.attrs["mpi_ranks"]), float(f.attrs["time_s"])
+        if written_on != m:
+            sys.exit(f"FAIL: the checkpoint says mpi_ranks = {written_on}, the run had {m}")
+        print(f"stopped on {m} ranks {why}: checkpoint {checkpoints[-1]} at t = {t:g} s")
+
     failures = 0
-    for n in ranks:
-        out = f"{work}/np{n}"
-        log = run([mpiexec, "--oversubscribe", "-np", str(n), exe] + common + ["--out", out], env)
+    runs = []  # (ranks, output directory, environment, expected output path)
+    for n in a.ranks:
+        runs.append((n, f"{work}/np{n}", env, a.output_path))
+        if a.also_gathered and n > 1 and a.output_path == "collective":
+            runs.append((n, f"{work}/np{n}_gathered", dict(env, CORDSIM_MPI_COLLECTIVE_OUTPUT="0"), "gathered"))
+    for n, out, run_env, path in runs:
+        if restart:
+            shutil.copytree(f"{stopped}.partial", f"{out}.partial")
+            log = run(mpirun + [str(n), exe] + common + ["--resume", out], run_env)
+            if f"on {a.stop_ranks} ranks)" not in log:
+                print(log)
+                sys.exit(f"FAIL: np {n}: the resumed run did not say it resumed a {a.stop_ranks}-rank checkpoint")
+        else:
+            log = run(mpirun + [str(n), exe] + common + ["--out", out], run_env)
         if n > 1 and f"{n} ranks" not in log:
             print(log)
             sys.exit(f"FAIL: the {n}-rank run did not report a decomposition into {n} slabs")
-        got = frames(f"{out}/cordsim.h5")
-        if sorted(got) != sorted(reference):
-            sys.exit(f"FAIL: np {n}: datasets {sorted(got)} != serial {sorted(reference)}")
-        worst = 0.0
-        for key, ref in reference.items():
-            if rtol is None:
-                same = ref.dtype == got[key].dtype and ref.tobytes() == got[key].tobytes()
-                if not same:
-                    print(f"FAIL: np {n}: {key} differs from the serial run "
-                          f"(max |diff| {np.abs(ref.astype(float) - got[key]).max():.3e})")
-                    failures += 1
-            else:
-                scale = max(float(np.abs(ref).max()), 1e-30)
-                diff = float(np.abs(ref.astype(np.float64) - got[key]).max()) / scale
-                worst = max(worst, diff)
-                if diff > rtol:
-                    print(f"FAIL: np {n}: {key} differs by {diff:.3e} of its peak (> {rtol})")
-                    failures += 1
-        header, values = budget(f"{out}/mass_budget.csv")
-        if rtol is None:
-            with open(f"{work}/serial/mass_budget.csv", "rb") as a, open(f"{out}/mass_budget.csv", "rb") as b:
-                if a.read() != b.read():
-                    print(f"FAIL: np {n}: mass_budget.csv differs from the serial run")
-                    failures += 1
-            print(f"np {n}: {len(reference)} datasets and mass_budget.csv bitwise equal to the serial run")
-        else:
-            if header != ref_header or values.shape != ref_budget.shape:
-                sys.exit(f"FAIL: np {n}: mass_budget.csv has another layout")
-            budget_diff = float(np.max(np.abs(values - ref_budget) / np.maximum(np.abs(ref_budget), 1e-30)))
-            if budget_diff > rtol:
-                print(f"FAIL: np {n}: totals differ by {budget_diff:.3e} (relative, > {rtol})")
-                failures += 1
-            print(f"np {n}: fields within {worst:.3e} of the peak, totals within {budget_diff:.3e} (bound {rtol})")
+        if n > 1 and path and reports[path] not in log:
+            print(log)
+            sys.exit(f"FAIL: the {n}-rank run did not report the {path} output ('{reports[path]}')")
+        what = f"np {n}" + (f" ({path} output)" if n > 1 and path else "") + \
+            (f" (resumed from {a.stop_ranks} ranks)" if restart else "")
+        failures += compare(what, out, work, reference, ref_header, ref_budget, rtol, a.h5diff)
     if failures:
         sys.exit(f"FAIL: {failures} mismatches")
     print("PASS")
