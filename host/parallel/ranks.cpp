@@ -88,9 +88,9 @@ class MpiRanks final : public RankGroup, public HaloExchange {
     for (double p : partials_) total += p;
     return total;
   }
-  float max(float local) override {
-    float global = 0.f;
-    check(MPI_Allreduce(&local, &global, 1, MPI_FLOAT, MPI_MAX, comm_), "MPI_Allreduce");
+  double max(double local) override {
+    double global = 0.0;
+    check(MPI_Allreduce(&local, &global, 1, MPI_DOUBLE, MPI_MAX, comm_), "MPI_Allreduce");
     return global;
   }
   double ordered_sum(const std::vector<double>& terms) override {
