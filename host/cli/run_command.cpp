@@ -332,8 +332,8 @@ int run(const RunOptions& options) {
                scenario.output.float64 ? "float64" : "float32",
                scenario.output.compression > 0 ? fmt::format(" (gzip {})", scenario.output.compression) : "",
                scenario.output.vtk ? " + VTK" : "", double(expected) / 1048576.0);
-  // Two checkpoints of every species in float32 may sit beside the output.
-  const std::uintmax_t checkpoint_bytes = 2 * std::uintmax_t(problem.dims.size()) * problem.species.size() * 4;
+  // Two checkpoints of every species in the back end's storage type may sit beside the output.
+  const std::uintmax_t checkpoint_bytes = 2 * std::uintmax_t(problem.dims.size()) * problem.species.size() * sizeof(real);
   std::optional<std::size_t> resume_frames;
   if (checkpoint) {
     const std::int64_t frames = checkpoint->header().frames;
@@ -394,7 +394,7 @@ int run(const RunOptions& options) {
   if (checkpoint) {
     const CheckpointReader& c = *checkpoint;
     for (std::size_t s = 0; s < problem.species.size(); ++s)
-      backend->set_concentration(int(s), c.field("fields/" + species_names[s], host[s].size()).data());
+      backend->set_concentration(int(s), c.field<real>("fields/" + species_names[s], host[s].size()).data());
     Stepper::State state;
     state.time_s = c.scalar("state/stepper/time_s");
     state.total_steps = long(c.integer("state/stepper/total_steps"));
@@ -436,7 +436,7 @@ int run(const RunOptions& options) {
   auto write_checkpoint = [&](double t) {
     checkpoints.write(
         t, *output, species_names,
-        [&](std::size_t s, std::vector<float>& buffer) { backend->get_concentration(int(s), buffer.data()); },
+        [&](std::size_t s, std::vector<real>& buffer) { backend->get_concentration(int(s), buffer.data()); },
         [&](CheckpointWriter& w) {
           const Stepper::State state = stepper.state();
           w.scalar("state/stepper/time_s", state.time_s);
