@@ -217,7 +217,8 @@ class ImplicitSolver {
           level.dims.nz != coarse_dims[l].nz) {
         level.dims = coarse_dims[l];
         const std::size_t allocation = std::size_t(FieldLayout{level.dims}.allocation());
-        for (auto* f : {&level.g[0], &level.g[1], &level.g[2], &level.diag, &level.rhs}) f->assign(allocation, real(0));
+        for (auto* f : {&level.g[0], &level.g[1], &level.g[2], &level.diag, &level.rhs})
+          f->assign(allocation, real(0));
         level.tissue.assign(allocation, 0);
         for (auto* v : {&level.x, &level.b, &level.r}) v->assign(allocation, 0.0);
       }

@@ -333,7 +333,8 @@ int run(const RunOptions& options) {
                scenario.output.compression > 0 ? fmt::format(" (gzip {})", scenario.output.compression) : "",
                scenario.output.vtk ? " + VTK" : "", double(expected) / 1048576.0);
   // Two checkpoints of every species in the back end's storage type may sit beside the output.
-  const std::uintmax_t checkpoint_bytes = 2 * std::uintmax_t(problem.dims.size()) * problem.species.size() * sizeof(real);
+  const std::uintmax_t checkpoint_bytes =
+      2 * std::uintmax_t(problem.dims.size()) * problem.species.size() * sizeof(real);
   std::optional<std::size_t> resume_frames;
   if (checkpoint) {
     const std::int64_t frames = checkpoint->header().frames;

@@ -16,8 +16,9 @@
 //
 // The solver's vectors are float64 (the iterates reach relative residuals of 1e-8, beyond float32);
 // the coefficients stay the arrays of the explicit kernel (of type real: float32, or float64 in a
-// CORDSIM_DOUBLE build), evaluated by the same homogeneous_tendency. Coarse multigrid levels store their operator in the same five-array form
-// with α and β folded in (α = 0, β = 1, diag = the coarse shift), so one functor serves all levels.
+// CORDSIM_DOUBLE build), evaluated by the same homogeneous_tendency. Coarse multigrid levels store
+// their operator in the same five-array form with α and β folded in (α = 0, β = 1, diag = the
+// coarse shift), so one functor serves all levels.
 #include <cstdint>
 
 #include "kernels/cell/diffusion.hpp"

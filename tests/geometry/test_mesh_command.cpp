@@ -55,7 +55,8 @@ TEST(MeshCommand, DryRunPrintsCountsAndMemoryAndWritesNothing) {
   // 2,653,200 voxels × 29 bytes (one species) = 73.4 MiB; 57 bytes, 144.2 MiB, with float64 storage
   // (CORDSIM_DOUBLE, kernels/cell/real.hpp).
   char memory[128];
-  std::snprintf(memory, sizeof memory, "memory of a run (back end, explicit path: %zu bytes/voxel/species + 1): 1 species %.1f MiB",
+  std::snprintf(memory, sizeof memory,
+                "memory of a run (back end, explicit path: %zu bytes/voxel/species + 1): 1 species %.1f MiB",
                 7 * sizeof(real), 2653200.0 * double(7 * sizeof(real) + 1) / 1048576.0);
   EXPECT_NE(r.output.find(memory), std::string::npos) << memory;
   EXPECT_FALSE(fs::exists(out));

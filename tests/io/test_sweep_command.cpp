@@ -168,8 +168,8 @@ TEST(ValidateCommand, DemoPrintsTheDerivedNumbersAndWritesNothing) {
   // 3 species of 7 arrays + the mask: 85 bytes/voxel, or 169 with float64 storage (CORDSIM_DOUBLE).
   char memory[64];
   const std::size_t bytes = 3 * 7 * sizeof(real) + 1;
-  std::snprintf(memory, sizeof memory, "memory: back end %.1f MiB (%zu bytes/voxel)", 718848.0 * double(bytes) / 1048576.0,
-                bytes);
+  std::snprintf(memory, sizeof memory, "memory: back end %.1f MiB (%zu bytes/voxel)",
+                718848.0 * double(bytes) / 1048576.0, bytes);
   for (const char* expected : {
            "scenario 'demo' (",
            "grid: 144 x 104 x 48 voxels of 25 x 25 x 50 um = 718848 voxels; 513024 tissue voxels (71.4%)",

@@ -109,8 +109,10 @@ TEST(Backend, HostArraysOfEitherPrecisionConvertToTheStorageType) {
   const std::vector<float> Df(n, 1000.f), kf(n, 0.5f), Sf(n, 2.f);
   const std::vector<double> Dd(n, 1000.0), kd(n, 0.5), Sd(n, 2.0);
   const BoundaryParams robin{BoundaryParams::robin, 0.25f, 3.f};
-  backend->set_coefficients(0, SpeciesCoefficientsOf<float>{{Df.data(), Df.data(), Df.data()}, kf.data(), Sf.data(), robin});
-  backend->set_coefficients(1, SpeciesCoefficientsOf<double>{{Dd.data(), Dd.data(), Dd.data()}, kd.data(), Sd.data(), robin});
+  backend->set_coefficients(0, SpeciesCoefficientsOf<float>{{Df.data(), Df.data(), Df.data()}, kf.data(), Sf.data(),
+                                                            robin});
+  backend->set_coefficients(1, SpeciesCoefficientsOf<double>{{Dd.data(), Dd.data(), Dd.data()}, kd.data(), Sd.data(),
+                                                             robin});
   EXPECT_EQ(backend->stability_limit(0), backend->stability_limit(1));
   backend->set_concentration(1, field.data());
   backend->step_explicit(0, 0.01, 3);
