@@ -3,6 +3,13 @@
 // CPU back end, device memory for CUDA); the host uploads model inputs and initial fields,
 // advances species, and downloads fields and totals for output. Both back ends are the same
 // template (backend_impl.hpp) over different loop launchers, so they run the same per-voxel math.
+//
+// Storage precision: the back ends keep fields, operators and model inputs as `real`
+// (kernels/cell/real.hpp): float32, or float64 in a build configured with -DCORDSIM_DOUBLE=ON (a
+// verification build; docs/numerics.md). The host arrays below may be float or double either way:
+// they are converted to and from `real` at the interface, so a float64 build driven through the
+// float overloads (as the run command and the ALS model do) computes in float64 but takes its
+// inputs and gives its fields rounded to float32, while the double overloads keep every digit.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -13,13 +20,15 @@
 
 namespace cordsim {
 
-// Host-side model inputs of one species (nx·ny·nz floats each).
-struct SpeciesCoefficients {
-  const float* diffusivity[3] = {nullptr, nullptr, nullptr};  // µm²/s along x, y, z
-  const float* decay = nullptr;                               // 1/s
-  const float* source = nullptr;                              // nM/s
+// Host-side model inputs of one species (nx·ny·nz values of type T each, T = float or double).
+template <class T>
+struct SpeciesCoefficientsOf {
+  const T* diffusivity[3] = {nullptr, nullptr, nullptr};  // µm²/s along x, y, z
+  const T* decay = nullptr;                               // 1/s
+  const T* source = nullptr;                              // nM/s
   BoundaryParams boundary;
 };
+using SpeciesCoefficients = SpeciesCoefficientsOf<float>;
 
 // Settings of the implicit and quasi-steady solves (kernels/cell/linear_solver.hpp): conjugate
 // gradients, preconditioned by Jacobi or by a geometric multigrid V-cycle, stopped when the
@@ -59,7 +68,7 @@ class HaloExchange {
   virtual void finish() = 0;
   // Global reductions, identical on every rank: the sum adds the ranks' values in rank order.
   virtual double sum(double local) = 0;
-  virtual float max(float local) = 0;
+  virtual double max(double local) = 0;
   // Σ over all ranks' terms, added one by one in rank order and term order (as one rank would).
   virtual double ordered_sum(const std::vector<double>& local_terms) = 0;
 };
@@ -84,10 +93,14 @@ class Backend {
                           const std::uint8_t* tissue) = 0;
 
   // Assembles the species' operator from its per-voxel inputs (on the back end).
-  virtual void set_coefficients(int species, const SpeciesCoefficients& coefficients) = 0;
+  virtual void set_coefficients(int species, const SpeciesCoefficientsOf<float>& coefficients) = 0;
+  virtual void set_coefficients(int species, const SpeciesCoefficientsOf<double>& coefficients) = 0;
 
+  // The field of a species, converted from or to the host type (see the header comment).
   virtual void set_concentration(int species, const float* host) = 0;
+  virtual void set_concentration(int species, const double* host) = 0;
   virtual void get_concentration(int species, float* host) const = 0;
+  virtual void get_concentration(int species, double* host) const = 0;
 
   // Largest forward-Euler step (s) that keeps every voxel stable and non-negative.
   virtual double stability_limit(int species) const = 0;

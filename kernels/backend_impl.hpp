@@ -17,6 +17,7 @@
 #include <array>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -27,8 +28,15 @@
 
 namespace cordsim {
 
+// What a back end's description adds about its storage: nothing for float32, ", float64" in a
+// CORDSIM_DOUBLE build (so logs, run metadata and checkpoints tell the two apart).
+inline std::string storage_note() { return std::is_same_v<real, float> ? "" : std::string(", ") + kRealName; }
+
 template <class Exec>
 class BackendImpl final : public Backend {
+  template <class T>
+  using Buffer = typename Exec::template Buffer<T>;
+
  public:
   explicit BackendImpl(std::string description) : description_(std::move(description)) {}
 
@@ -57,53 +65,31 @@ class BackendImpl final : public Backend {
     species_.resize(std::size_t(n_species));
     for (auto& s : species_) {
       for (auto* buffer : {&s.concentration, &s.scratch, &s.g[0], &s.g[1], &s.g[2], &s.diag, &s.rhs})
-        buffer->assign(allocation, 0.f);
+        buffer->assign(allocation, real(0));
     }
     row_sums_.resize(std::size_t(dims.rows()));
     solver_.set_grid(dims_, &halo_);
   }
 
-  void set_coefficients(int species, const SpeciesCoefficients& coefficients) override {
-    const std::size_t n = std::size_t(slab_dims_.size());
-    // Model inputs only live on the back end while the operator is assembled from them. The
-    // assembly reads them at the voxel itself and its upper neighbours, which stay inside the
-    // array because it reads them only where the neighbour is tissue. A slab assembles its ghost
-    // planes too (into the halo planes): the owned planes then see the neighbours exactly as the
-    // whole grid would, and the conductance of the face below the first owned plane lands in the
-    // halo of gz, where the kernels read it, so the operator equals the serial one bit for bit.
-    std::array<typename Exec::template Buffer<float>, 5> inputs;
-    const float* host_inputs[5] = {coefficients.diffusivity[0], coefficients.diffusivity[1],
-                                   coefficients.diffusivity[2], coefficients.decay,
-                                   coefficients.source};
-    for (int a = 0; a < 5; ++a) {
-      inputs[std::size_t(a)].resize(n);
-      Exec::upload(host_inputs[a], n, inputs[std::size_t(a)], 0);
-    }
-    CoefficientView in{slab_dims_, spacing_, Exec::raw(tissue_) + slab_offset_,
-                       {Exec::raw(inputs[0]), Exec::raw(inputs[1]), Exec::raw(inputs[2])},
-                       Exec::raw(inputs[3]), Exec::raw(inputs[4]), coefficients.boundary};
-    SpeciesFields& s = at(species);
-    const MutableOperatorView out{slab_dims_,
-                                  {slab(s.g[0]), slab(s.g[1]), slab(s.g[2])}, slab(s.diag), slab(s.rhs)};
-    Exec::for_each_voxel(slab_dims_, AssembleOperator{in, out});
-    solver_.invalidate();
+  void set_coefficients(int species, const SpeciesCoefficientsOf<float>& coefficients) override {
+    assemble(species, coefficients);
+  }
+  void set_coefficients(int species, const SpeciesCoefficientsOf<double>& coefficients) override {
+    assemble(species, coefficients);
   }
 
-  void set_concentration(int species, const float* host) override {
-    Exec::upload(host, std::size_t(slab_dims_.size()), at(species).concentration, slab_offset_);
-  }
-
-  void get_concentration(int species, float* host) const override {
-    Exec::download(at(species).concentration, slab_offset_, std::size_t(slab_dims_.size()), host);
-  }
+  void set_concentration(int species, const float* host) override { upload_field(species, host); }
+  void set_concentration(int species, const double* host) override { upload_field(species, host); }
+  void get_concentration(int species, float* host) const override { download_field(species, host); }
+  void get_concentration(int species, double* host) const override { download_field(species, host); }
 
   double stability_limit(int species) const override {
-    const float local_max_rate = thrust::transform_reduce(
+    const real local_max_rate = thrust::transform_reduce(
         Exec::policy(), thrust::counting_iterator<VoxelIndex>(0),
         thrust::counting_iterator<VoxelIndex>(dims_.size()),
-        ExchangeRate{operator_view(species)}, 0.f, thrust::maximum<float>());
-    const float max_rate = halo_.max(local_max_rate);
-    return max_rate > 0.f ? 1.0 / double(max_rate) : 1e300;
+        ExchangeRate{operator_view(species)}, real(0), thrust::maximum<real>());
+    const double max_rate = halo_.max(double(local_max_rate));
+    return max_rate > 0.0 ? 1.0 / max_rate : 1e300;
   }
 
   void step_explicit(int species, double dt, long steps) override {
@@ -111,7 +97,7 @@ class BackendImpl final : public Backend {
     const OperatorView op = operator_view(species);
     for (long n = 0; n < steps; ++n) {
       halo_.sweep(s.concentration,
-                  ForwardEulerStep{op, interior(s.concentration), interior(s.scratch), float(dt)});
+                  ForwardEulerStep{op, interior(s.concentration), interior(s.scratch), real(dt)});
       s.concentration.swap(s.scratch);
     }
   }
@@ -121,9 +107,9 @@ class BackendImpl final : public Backend {
     const std::size_t allocation = std::size_t(layout_.allocation());
     // Two increment buffers besides scratch, and τ L(Y_0); allocated on first use only.
     for (auto* buffer : {&s.stage_a, &s.stage_b, &s.tau_l0})
-      if (buffer->size() != allocation) buffer->assign(allocation, 0.f);
+      if (buffer->size() != allocation) buffer->assign(allocation, real(0));
     const OperatorView op = operator_view(species);
-    const float t = float(tau);
+    const real t = real(tau);
     for (long n = 0; n < steps; ++n) {
       // Δ_{j−2}, Δ_{j−1}, Δ_j rotate through scratch, stage_a, stage_b; Y_0 stays in concentration.
       auto* prev2 = &s.scratch;
@@ -182,10 +168,63 @@ class BackendImpl final : public Backend {
   }
 
  private:
+  template <class T>
+  void assemble(int species, const SpeciesCoefficientsOf<T>& coefficients) {
+    const std::size_t n = std::size_t(slab_dims_.size());
+    // Model inputs only live on the back end while the operator is assembled from them. The
+    // assembly reads them at the voxel itself and its upper neighbours, which stay inside the
+    // array because it reads them only where the neighbour is tissue. A slab assembles its ghost
+    // planes too (into the halo planes): the owned planes then see the neighbours exactly as the
+    // whole grid would, and the conductance of the face below the first owned plane lands in the
+    // halo of gz, where the kernels read it, so the operator equals the serial one bit for bit.
+    std::array<Buffer<real>, 5> inputs;
+    const T* host_inputs[5] = {coefficients.diffusivity[0], coefficients.diffusivity[1],
+                               coefficients.diffusivity[2], coefficients.decay, coefficients.source};
+    for (int a = 0; a < 5; ++a) {
+      inputs[std::size_t(a)].resize(n);
+      upload_real(host_inputs[a], n, inputs[std::size_t(a)], 0);
+    }
+    CoefficientView in{slab_dims_, spacing_, Exec::raw(tissue_) + slab_offset_,
+                       {Exec::raw(inputs[0]), Exec::raw(inputs[1]), Exec::raw(inputs[2])},
+                       Exec::raw(inputs[3]), Exec::raw(inputs[4]), coefficients.boundary};
+    SpeciesFields& s = at(species);
+    const MutableOperatorView out{slab_dims_,
+                                  {slab(s.g[0]), slab(s.g[1]), slab(s.g[2])}, slab(s.diag), slab(s.rhs)};
+    Exec::for_each_voxel(slab_dims_, AssembleOperator{in, out});
+    solver_.invalidate();
+  }
+
+  // A species' field from or to a host array of type T, converted to or from real unless T is real.
+  template <class T>
+  void upload_field(int species, const T* host) {
+    upload_real(host, std::size_t(slab_dims_.size()), at(species).concentration, slab_offset_);
+  }
+  template <class T>
+  void download_field(int species, T* host) const {
+    const std::size_t n = std::size_t(slab_dims_.size());
+    if constexpr (std::is_same_v<T, real>) {
+      Exec::download(at(species).concentration, slab_offset_, n, host);
+    } else {
+      std::vector<real> staged(n);
+      Exec::download(at(species).concentration, slab_offset_, n, staged.data());
+      std::transform(staged.begin(), staged.end(), host, [](real x) { return T(x); });
+    }
+  }
+  template <class T>
+  static void upload_real(const T* host, std::size_t n, Buffer<real>& buffer, std::size_t offset) {
+    if constexpr (std::is_same_v<T, real>) {
+      Exec::upload(host, n, buffer, offset);
+    } else {
+      std::vector<real> staged(n);
+      std::transform(host, host + n, staged.begin(), [](T x) { return real(x); });
+      Exec::upload(staged.data(), n, buffer, offset);
+    }
+  }
+
   struct SpeciesFields {
-    typename Exec::template Buffer<float> concentration, scratch;
-    typename Exec::template Buffer<float> g[3], diag, rhs;
-    typename Exec::template Buffer<float> stage_a, stage_b, tau_l0;  // RKL2 only
+    Buffer<real> concentration, scratch;
+    Buffer<real> g[3], diag, rhs;
+    Buffer<real> stage_a, stage_b, tau_l0;  // RKL2 only
   };
 
   static void accumulate(LinearSolveReport& total, const LinearSolveReport& one) {

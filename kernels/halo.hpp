@@ -106,7 +106,7 @@ class SlabHalo {
 
   // Global reductions (identical on every rank).
   double sum(double local) const { return exchange_ ? exchange_->sum(local) : local; }
-  float max(float local) const { return exchange_ ? exchange_->max(local) : local; }
+  double max(double local) const { return exchange_ ? exchange_->max(local) : local; }
 
  private:
   template <class F>

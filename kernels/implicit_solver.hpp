@@ -62,7 +62,7 @@ class ImplicitSolver {
 
   // Solves A x = b where ThetaRightHandSide (α, dt, 1 − θ) builds b from the field c, starting from
   // c, and writes x back to c. `owner` identifies the operator (its species) for the hierarchy cache.
-  LinearSolveReport solve(int owner, const OperatorView& op, const std::uint8_t* tissue, float* c, double alpha,
+  LinearSolveReport solve(int owner, const OperatorView& op, const std::uint8_t* tissue, real* c, double alpha,
                           double beta, double dt, double explicit_weight, const LinearSolverSettings& settings) {
     const std::size_t allocation = std::size_t(FieldLayout{dims_}.allocation());
     if (x_.size() != allocation) {
@@ -97,7 +97,7 @@ class ImplicitSolver {
  private:
   struct Level {
     GridDims dims;
-    Buffer<float> g[3], diag, rhs;
+    Buffer<real> g[3], diag, rhs;
     Buffer<std::uint8_t> tissue;
     Buffer<double> x, b, r;
     ShiftedOperator op() {
@@ -217,7 +217,8 @@ class ImplicitSolver {
           level.dims.nz != coarse_dims[l].nz) {
         level.dims = coarse_dims[l];
         const std::size_t allocation = std::size_t(FieldLayout{level.dims}.allocation());
-        for (auto* f : {&level.g[0], &level.g[1], &level.g[2], &level.diag, &level.rhs}) f->assign(allocation, 0.f);
+        for (auto* f : {&level.g[0], &level.g[1], &level.g[2], &level.diag, &level.rhs})
+          f->assign(allocation, real(0));
         level.tissue.assign(allocation, 0);
         for (auto* v : {&level.x, &level.b, &level.r}) v->assign(allocation, 0.0);
       }

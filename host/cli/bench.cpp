@@ -72,7 +72,8 @@ class Triad {
 };
 
 // Explicit forward-Euler sweeps over a full cube (all tissue, uniform coefficients) for several
-// species. Each voxel update streams 7 floats: c, gx, gy, gz, diag, rhs in and c_next out.
+// species. Each voxel update streams 7 values (float32, or float64 in a CORDSIM_DOUBLE build): c,
+// gx, gy, gz, diag, rhs in and c_next out.
 class ExplicitKernel {
  public:
   ExplicitKernel(Backend& backend, int n, int species) : backend_(backend), n_(n), species_(species) {
@@ -314,11 +315,13 @@ int bench_command(const BenchOptions& options) {
   Triad triad(triad_n);
   const double seconds = options.quick ? 0.05 : 0.5;
   const int rounds = options.quick ? 1 : 5;
-  fmt::print("Explicit kernel, CPU back end (7 floats streamed per voxel update; STREAM counting).\n"
+  // Bytes streamed per voxel update: 7 values of the back end's storage type (kernels/cell/real.hpp).
+  constexpr double bytes_per_update = 7.0 * double(sizeof(real));
+  fmt::print("Explicit kernel, CPU back end (7 {} streamed per voxel update; STREAM counting).\n"
              "This machine is shared and noisy: each row alternates {} rounds of a triad (a = b + s*c,\n"
              "{} floats per array, best of 3) with the kernel (best burst of 4 sweeps within {} s),\n"
              "and reports the best figures and the median of the per-round ratios.\n",
-             rounds, triad_n, seconds);
+             sizeof(real) == sizeof(float) ? "floats" : "doubles", rounds, triad_n, seconds);
   fmt::print("{:>8} {:>8} {:>16} {:>12} {:>12} {:>14}\n", "grid", "species", "voxel-upd/s", "kernel GB/s",
              "triad GB/s", "of triad");
   const std::vector<int> sizes = options.quick ? std::vector<int>{32, 64} : std::vector<int>{100, 128, 256};
@@ -332,11 +335,11 @@ int bench_command(const BenchOptions& options) {
         const double u = kernel.updates_per_second(seconds);
         best_triad = std::max(best_triad, t);
         best_updates = std::max(best_updates, u);
-        ratios.push_back(u * 28.0 / 1e9 / t);
+        ratios.push_back(u * bytes_per_update / 1e9 / t);
       }
       std::sort(ratios.begin(), ratios.end());
       fmt::print("{:>7}^3 {:>8} {:>16.3e} {:>12.1f} {:>12.1f} {:>13.0f}%\n", n, species, best_updates,
-                 best_updates * 28.0 / 1e9, best_triad, 100.0 * ratios[ratios.size() / 2]);
+                 best_updates * bytes_per_update / 1e9, best_triad, 100.0 * ratios[ratios.size() / 2]);
     }
   }
   fmt::print("(100^3 and 128^3 fields fit in this machine's last-level cache, so their ratio exceeds 100%;\n"

@@ -66,7 +66,8 @@ void print_summary(const GeometrySource& source, const TissueCounts& counts) {
   }
   std::printf("memory: labels 2 bytes/voxel = %.1f MiB; cordsim mesh %.0f bytes/voxel = %.1f MiB\n",
               2.0 * double(voxels) / kMiB, kMeshBytesPerVoxel, kMeshBytesPerVoxel * double(voxels) / kMiB);
-  std::printf("memory of a run (back end, explicit path: 28 bytes/voxel/species + 1):");
+  std::printf("memory of a run (back end, explicit path: %.0f bytes/voxel/species + 1):",
+              backend_bytes_per_voxel(1) - 1.0);
   for (std::size_t species : {1, 3, 6}) {
     std::printf(" %zu species %.1f MiB%s", species, backend_bytes_per_voxel(species) * double(voxels) / kMiB,
                 species == 6 ? "\n" : ";");

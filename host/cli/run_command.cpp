@@ -17,6 +17,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <type_traits>
 
 #include "cordsim/build_info.hpp"
 #include "host/cli/commands.hpp"
@@ -386,8 +387,9 @@ int run(const RunOptions& options) {
                : collective_output
                    ? "; cordsim.h5 written collectively by all ranks (parallel HDF5)"
                    : "; gathered to rank 0, which writes it");
-  // Two checkpoints of every species in float32 may sit beside the output.
-  const std::uintmax_t checkpoint_bytes = 2 * std::uintmax_t(problem.dims.size()) * problem.species.size() * 4;
+  // Two checkpoints of every species in the back end's storage type may sit beside the output.
+  const std::uintmax_t checkpoint_bytes =
+      2 * std::uintmax_t(problem.dims.size()) * problem.species.size() * sizeof(real);
   std::optional<std::size_t> resume_frames;
   if (checkpoint) {
     const std::int64_t frames = checkpoint->header().frames;
@@ -399,18 +401,27 @@ int run(const RunOptions& options) {
   // The whole grid's field of a species: downloaded, or on a decomposed run gathered to rank 0
   // from every rank's owned planes (a collective: every rank calls it).
   const std::size_t plane = std::size_t(problem.dims.nx) * std::size_t(problem.dims.ny);
+  // Output frames are float32; checkpoints hold the back end's storage type `real` (float64 in a
+  // CORDSIM_DOUBLE build), so the slab buffer of that type exists only where it differs.
   std::vector<float> slab_field(ranks ? std::size_t(local.dims.size()) : 0);
+  std::vector<real> slab_real(ranks && !std::is_same_v<real, float> ? std::size_t(local.dims.size()) : 0);
   std::vector<std::size_t> owned_counts;
   for (const Slab& sl : decomposition.slabs()) owned_counts.push_back(std::size_t(sl.planes()) * plane);
-  auto fetch = [&](std::size_t s, float* whole) {
+  auto fetch = [&](std::size_t s, auto* whole) {
+    using T = std::remove_pointer_t<decltype(whole)>;
     if (!ranks) {
       backend->get_concentration(int(s), whole);
       return;
     }
-    backend->get_concentration(int(s), slab_field.data());
+    T* slab = nullptr;
+    if constexpr (std::is_same_v<T, float>)
+      slab = slab_field.data();
+    else
+      slab = slab_real.data();
+    backend->get_concentration(int(s), slab);
     const int r = ranks->rank();
-    ranks->gather(slab_field.data() + std::size_t(decomposition.ghost_below(r)) * plane,
-                  owned_counts[std::size_t(r)], whole, owned_counts);
+    ranks->gather(slab + std::size_t(decomposition.ghost_below(r)) * plane, owned_counts[std::size_t(r)], whole,
+                  owned_counts);
   };
 
   // The frames' whole fields on rank 0, when it writes them; with collective output every rank
@@ -457,14 +468,14 @@ int run(const RunOptions& options) {
     for (std::size_t s = 0; s < problem.species.size(); ++s) {
       const std::string name = "fields/" + species_names[s];
       if (!ranks) {
-        backend->set_concentration(int(s), c.field(name, std::size_t(problem.dims.size())).data());
+        backend->set_concentration(int(s), c.field<real>(name, std::size_t(problem.dims.size())).data());
         continue;
       }
       const int r = ranks->rank();
       const Slab& mine = decomposition.slab(r);
-      backend->set_concentration(int(s), c.field_planes(name, scenario.grid.shape,
-                                                         mine.z_begin - decomposition.ghost_below(r),
-                                                         mine.z_end + decomposition.ghost_above(r))
+      backend->set_concentration(int(s), c.field_planes<real>(name, scenario.grid.shape,
+                                                               mine.z_begin - decomposition.ghost_below(r),
+                                                               mine.z_end + decomposition.ghost_above(r))
                                              .data());
     }
     Stepper::State state;
@@ -555,13 +566,13 @@ int run(const RunOptions& options) {
   auto write_checkpoint = [&](double t) {
     if (!root) {
       if (output) output->sync();
-      for (std::size_t s = 0; s < host.size(); ++s) fetch(s, nullptr);
+      for (std::size_t s = 0; s < host.size(); ++s) fetch(s, static_cast<real*>(nullptr));
       checkpoints.written_elsewhere(t);
       progress.clear();
       return;
     }
     checkpoints.write(
-        t, *output, species_names, [&](std::size_t s, std::vector<float>& buffer) { fetch(s, buffer.data()); },
+        t, *output, species_names, [&](std::size_t s, std::vector<real>& buffer) { fetch(s, buffer.data()); },
         [&](CheckpointWriter& w) {
           const Stepper::State state = stepper.state();
           w.scalar("state/stepper/time_s", state.time_s);

@@ -14,6 +14,7 @@
 
 #include "host/config/scenario.hpp"
 #include "host/geometry/labels.hpp"
+#include "kernels/cell/real.hpp"
 
 namespace cordsim {
 
@@ -68,7 +69,9 @@ LabelledGrid build_scenario_geometry(const Scenario& scenario);
 void add_label_fields(RunOutput& output, const LabelledGrid& labelled);
 
 // The back end's bytes per voxel for `species` species on the explicit path, as the run log states:
-// 7 float arrays per species (c, scratch, gx, gy, gz, diag, rhs) + the 1-byte mask.
-inline double backend_bytes_per_voxel(std::size_t species) { return 28.0 * double(species) + 1.0; }
+// 7 arrays of `real` per species (c, scratch, gx, gy, gz, diag, rhs) + the 1-byte mask.
+inline double backend_bytes_per_voxel(std::size_t species) {
+  return 7.0 * double(sizeof(real)) * double(species) + 1.0;
+}
 
 }  // namespace cordsim

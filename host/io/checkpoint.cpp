@@ -14,6 +14,7 @@
 #include <limits>
 #include <stdexcept>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "host/io/hdf5_util.hpp"
@@ -193,6 +194,14 @@ void CheckpointWriter::field(const std::string& name, const std::vector<float>& 
                  values.data());
 }
 
+void CheckpointWriter::field(const std::string& name, const std::vector<double>& values) {
+  const auto& s = impl_->shape;
+  if (values.size() != std::size_t(s[0]) * std::size_t(s[1]) * std::size_t(s[2]))
+    throw std::invalid_argument(fmt::format("CheckpointWriter::field: '{}' has {} values", name, values.size()));
+  impl_->dataset(name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {hsize_t(s[2]), hsize_t(s[1]), hsize_t(s[0])},
+                 values.data());
+}
+
 void CheckpointWriter::close() {
   if (!impl_->h5.valid()) return;
   if (H5Fflush(impl_->h5.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5(impl_->file, "flush the file");
@@ -350,15 +359,19 @@ std::vector<std::int64_t> CheckpointReader::integers(const std::string& name) co
   return impl_->read<std::int64_t>(name, H5T_NATIVE_INT64);
 }
 
-std::vector<float> CheckpointReader::field(const std::string& name, std::size_t size) const {
-  std::vector<float> values = impl_->read<float>(name, H5T_NATIVE_FLOAT);
+template <class T>
+std::vector<T> CheckpointReader::field(const std::string& name, std::size_t size) const {
+  std::vector<T> values = impl_->read<T>(name, std::is_same_v<T, double> ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT);
   if (values.size() != size)
     impl_->fail(fmt::format("item '{}' has {} values, the grid {}", name, values.size(), size));
   return values;
 }
+template std::vector<float> CheckpointReader::field<float>(const std::string&, std::size_t) const;
+template std::vector<double> CheckpointReader::field<double>(const std::string&, std::size_t) const;
 
-std::vector<float> CheckpointReader::field_planes(const std::string& name, const std::array<int, 3>& shape,
-                                                  int z_begin, int z_end) const {
+template <class T>
+std::vector<T> CheckpointReader::field_planes(const std::string& name, const std::array<int, 3>& shape, int z_begin,
+                                              int z_end) const {
   const Impl& m = *impl_;
   hsize_t n = 0;
   Handle d = m.open(name, &n);
@@ -373,13 +386,19 @@ std::vector<float> CheckpointReader::field_planes(const std::string& name, const
                                             shape[2]));
   const hsize_t start[3] = {hsize_t(z_begin), 0, 0};
   const hsize_t count[3] = {hsize_t(z_end - z_begin), dims[1], dims[2]};
-  std::vector<float> values(std::size_t(count[0] * count[1] * count[2]));
+  std::vector<T> values(std::size_t(count[0] * count[1] * count[2]));
   Handle memory(H5Screate_simple(3, count, nullptr), H5Sclose);
+  // HDF5 converts a field stored in the other floating-point type.
+  const hid_t type = std::is_same_v<T, double> ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT;
   if (!memory.valid() || H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) < 0 ||
-      H5Dread(d.get(), H5T_NATIVE_FLOAT, memory.get(), space.get(), H5P_DEFAULT, values.data()) < 0)
+      H5Dread(d.get(), type, memory.get(), space.get(), H5P_DEFAULT, values.data()) < 0)
     m.fail(fmt::format("cannot read planes [{}, {}) of item '{}'", z_begin, z_end, name));
   return values;
 }
+template std::vector<float> CheckpointReader::field_planes<float>(const std::string&, const std::array<int, 3>&, int,
+                                                                  int) const;
+template std::vector<double> CheckpointReader::field_planes<double>(const std::string&, const std::array<int, 3>&, int,
+                                                                    int) const;
 
 // ---- files -------------------------------------------------------------------------------------
 
@@ -521,7 +540,7 @@ double Checkpoints::wall_s() const {
 }
 
 void Checkpoints::write(double t_s, RunOutput& output, const std::vector<std::string>& species,
-                        const std::function<void(std::size_t, std::vector<float>&)>& download,
+                        const std::function<void(std::size_t, std::vector<real>&)>& download,
                         const std::function<void(CheckpointWriter&)>& fill) {
   const fs::path staging = output.staging_dir();
   const fs::path dir = checkpoint_dir(staging);
@@ -552,7 +571,7 @@ void Checkpoints::write(double t_s, RunOutput& output, const std::vector<std::st
     const auto& shape = scenario_.grid.shape;
     CheckpointWriter writer(tmp, header, shape);
     const std::size_t voxels = std::size_t(shape[0]) * std::size_t(shape[1]) * std::size_t(shape[2]);
-    std::vector<float> buffer(voxels);
+    std::vector<real> buffer(voxels);
     for (std::size_t s = 0; s < species.size(); ++s) {
       download(s, buffer);
       writer.field("fields/" + species[s], buffer);

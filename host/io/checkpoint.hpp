@@ -14,10 +14,11 @@
 //                     frames (output frames written so far), sequence, wall_s (wall time of the
 //                     run so far, all parts), written_at (UTC), mpi_ranks (the ranks of the run
 //                     that wrote it; absent in older files: 1)
-//   /fields/<species> float32, dims {nz, ny, nx}: every species exactly as the back end holds it;
-//                     a decomposed run gathers the whole grid to rank 0, which writes the file,
-//                     so the file is the same for any rank count and resumes on any other
-//                     (docs/parallel.md)
+//   /fields/<species> dims {nz, ny, nx}: every species exactly as the back end holds it, in its
+//                     storage type (float32; float64 in a CORDSIM_DOUBLE build, kernels/cell/real.hpp;
+//                     either build reads either, converting). A decomposed run gathers the whole
+//                     grid to rank 0, which writes the file, so the file is the same for any rank
+//                     count and resumes on any other (docs/parallel.md)
 //   /state/...        the run's own items: the stepper (time, stencil sweeps, an output interval
 //                     left part-way), the output schedule, the solver log text; for the ALS model
 //                     the cell states and voxel inputs (float64), the systemic pools, the pending
@@ -32,6 +33,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "kernels/cell/real.hpp"
 
 #include "host/config/scenario.hpp"
 
@@ -66,8 +69,10 @@ class CheckpointWriter {
   void texts(const std::string& name, const std::vector<std::string>& values);
   void doubles(const std::string& name, const std::vector<double>& values);
   void integers(const std::string& name, const std::vector<std::int64_t>& values);
-  // A grid field with dims {nz, ny, nx} (shape (nx, ny, nz) given to the constructor).
+  // A grid field with dims {nz, ny, nx} (shape (nx, ny, nz) given to the constructor), stored as
+  // float32 or float64 after the element type.
   void field(const std::string& name, const std::vector<float>& values);
+  void field(const std::string& name, const std::vector<double>& values);
 
   // Closes the file (flushing everything HDF5 holds).
   void close();
@@ -97,12 +102,14 @@ class CheckpointReader {
   std::vector<std::string> texts(const std::string& name) const;
   std::vector<double> doubles(const std::string& name) const;
   std::vector<std::int64_t> integers(const std::string& name) const;
-  // A grid field of exactly `size` values.
-  std::vector<float> field(const std::string& name, std::size_t size) const;
+  // A grid field of exactly `size` values, converted to T (float or double) if stored otherwise.
+  template <class T = float>
+  std::vector<T> field(const std::string& name, std::size_t size) const;
   // The planes [z_begin, z_end) of a grid field of shape (nx, ny, nz): what one rank of a
-  // decomposed run holds, ghost planes included.
-  std::vector<float> field_planes(const std::string& name, const std::array<int, 3>& shape, int z_begin,
-                                  int z_end) const;
+  // decomposed run holds, ghost planes included; converted to T like field().
+  template <class T = float>
+  std::vector<T> field_planes(const std::string& name, const std::array<int, 3>& shape, int z_begin,
+                              int z_end) const;
 
  private:
   struct Impl;
@@ -176,7 +183,7 @@ class Checkpoints {
   // every species field (`download` puts species s into the buffer), then `fill` adds the run's
   // own state. The output is synced to disk first, and from then on is kept when the run fails.
   void write(double t_s, RunOutput& output, const std::vector<std::string>& species,
-             const std::function<void(std::size_t, std::vector<float>&)>& download,
+             const std::function<void(std::size_t, std::vector<real>&)>& download,
              const std::function<void(CheckpointWriter&)>& fill);
 
   // A decomposed run's ranks other than 0: rank 0 has written a checkpoint at t_s (the schedule

@@ -73,8 +73,9 @@ class AlsRun {
     if (options.resume) {
       resume_frames = load_state(*options.resume);
     } else {
-      // Two checkpoints may sit beside the output: the species (float32), states and inputs (float64).
-      check_disk_space(out_dir, expected + 2 * (problem_.tissue.size() * (scenario_.species.size() + 1) * 4 +
+      // Two checkpoints may sit beside the output: the species (in the back end's storage type), the
+      // host Evans Blue field (float32), states and inputs (float64).
+      check_disk_space(out_dir, expected + 2 * (problem_.tissue.size() * (scenario_.species.size() * sizeof(real) + 4) +
                                                 model_.tissue_voxels() * (kCellStates + 7) * 8));
     }
     RunOutput output(out_dir, options.overwrite, scenario_, {options.version, backend_.description()}, fields,
@@ -143,7 +144,7 @@ class AlsRun {
         for (const SpeciesSpec& sp : scenario_.species) names.push_back(sp.name);
         checkpoints->write(
             time_, output, names,
-            [&](std::size_t s, std::vector<float>& buffer) { backend_.get_concentration(int(s), buffer.data()); },
+            [&](std::size_t s, std::vector<real>& buffer) { backend_.get_concentration(int(s), buffer.data()); },
             [&](CheckpointWriter& w) { save_state(w); });
         if (checkpoints->stop_after(time_)) {
           output.suspend();
@@ -228,7 +229,7 @@ class AlsRun {
     };
     const std::size_t cells = problem_.tissue.size();
     for (std::size_t s = 0; s < scenario_.species.size(); ++s)
-      backend_.set_concentration(int(s), r.field("fields/" + scenario_.species[s].name, cells).data());
+      backend_.set_concentration(int(s), r.field<real>("fields/" + scenario_.species[s].name, cells).data());
     download_fields();
     eb_ = r.field("state/als/eb_host", cells);
     const std::size_t n = model_.tissue_voxels();

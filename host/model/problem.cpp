@@ -131,8 +131,8 @@ BoundaryParams boundary_params(const BoundarySpec& spec) {
   b.kind = spec.kind == BoundarySpec::Kind::dirichlet ? BoundaryParams::dirichlet
            : spec.kind == BoundarySpec::Kind::robin   ? BoundaryParams::robin
                                                       : BoundaryParams::no_flux;
-  b.value = float(spec.value_nM);
-  b.permeability = float(spec.permeability_um_per_s);
+  b.value = real(spec.value_nM);
+  b.permeability = real(spec.permeability_um_per_s);
   return b;
 }
 
@@ -155,7 +155,7 @@ Problem build_problem(const Scenario& scenario) {
   const GridSpec& grid = scenario.grid;
   Problem p;
   p.dims = GridDims{grid.shape[0], grid.shape[1], grid.shape[2]};
-  for (int a = 0; a < 3; ++a) p.spacing.h[a] = float(grid.spacing_um[std::size_t(a)]);
+  for (int a = 0; a < 3; ++a) p.spacing.h[a] = real(grid.spacing_um[std::size_t(a)]);
   if (scenario.geometry) {
     p.labels = build_scenario_geometry(scenario);
     p.tissue = p.labels.tissue_mask();

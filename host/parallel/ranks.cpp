@@ -88,9 +88,9 @@ class MpiRanks final : public RankGroup, public HaloExchange {
     for (double p : partials_) total += p;
     return total;
   }
-  float max(float local) override {
-    float global = 0.f;
-    check(MPI_Allreduce(&local, &global, 1, MPI_FLOAT, MPI_MAX, comm_), "MPI_Allreduce");
+  double max(double local) override {
+    double global = 0.0;
+    check(MPI_Allreduce(&local, &global, 1, MPI_DOUBLE, MPI_MAX, comm_), "MPI_Allreduce");
     return global;
   }
   double ordered_sum(const std::vector<double>& terms) override {
@@ -108,12 +108,19 @@ class MpiRanks final : public RankGroup, public HaloExchange {
   }
 
   void gather(const float* local, std::size_t count, float* gathered, const std::vector<std::size_t>& counts) override {
+    gather_to_root(local, count, gathered, counts, MPI_FLOAT);
+  }
+  void gather(const double* local, std::size_t count, double* gathered,
+              const std::vector<std::size_t>& counts) override {
+    gather_to_root(local, count, gathered, counts, MPI_DOUBLE);
+  }
+  void gather_to_root(const void* local, std::size_t count, void* gathered, const std::vector<std::size_t>& counts,
+                      MPI_Datatype type) {
     const std::size_t ranks = std::size_t(size_);
     std::vector<int> c(ranks), offsets(ranks, 0);
     for (int r = 0; r < size_; ++r) c[std::size_t(r)] = int(counts[std::size_t(r)]);
     for (int r = 1; r < size_; ++r) offsets[std::size_t(r)] = offsets[std::size_t(r) - 1] + c[std::size_t(r) - 1];
-    check(MPI_Gatherv(local, int(count), MPI_FLOAT, gathered, c.data(), offsets.data(), MPI_FLOAT, 0, comm_),
-          "MPI_Gatherv");
+    check(MPI_Gatherv(local, int(count), type, gathered, c.data(), offsets.data(), type, 0, comm_), "MPI_Gatherv");
   }
   bool all(bool ok) override {
     int mine = ok ? 1 : 0, every = 0;

@@ -23,9 +23,12 @@ class RankGroup {
   // The halo exchange between slab neighbours (rank ± 1) and the global reductions.
   virtual HaloExchange& exchange() = 0;
 
-  // Rank 0 receives every rank's `count` floats, concatenated in rank order, into `gathered`
-  // (other ranks may pass null). `counts[r]` is rank r's count.
+  // Rank 0 receives every rank's `count` values, concatenated in rank order, into `gathered`
+  // (other ranks may pass null). `counts[r]` is rank r's count. float for output frames; double
+  // for the checkpoints of a float64 (CORDSIM_DOUBLE) build.
   virtual void gather(const float* local, std::size_t count, float* gathered, const std::vector<std::size_t>& counts) = 0;
+  virtual void gather(const double* local, std::size_t count, double* gathered,
+                      const std::vector<std::size_t>& counts) = 0;
   // True on every rank when `ok` is true on every rank.
   virtual bool all(bool ok) = 0;
   // The largest of the ranks' values, on every rank (the smallest: −largest(−value)).

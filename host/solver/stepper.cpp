@@ -305,7 +305,9 @@ std::vector<double> output_times(const RunSpec& run) {
 std::size_t scenario_backend_bytes_per_voxel(const Scenario& scenario) {
   const bool any_implicit = std::any_of(scenario.species.begin(), scenario.species.end(),
                                         [](const SpeciesSpec& sp) { return sp.implicit(); });
-  return 28 * scenario.species.size() + 1 + (any_implicit ? 55 : 0);
+  // Coarse levels: 3 float64 vectors, 5 operator arrays, the mask, on 1/7 of the voxels (rounded up).
+  const std::size_t workspace = 6 * sizeof(double) + (3 * sizeof(double) + 5 * sizeof(real) + 1 + 6) / 7;
+  return 7 * sizeof(real) * scenario.species.size() + 1 + (any_implicit ? workspace : 0);
 }
 
 }  // namespace cordsim

@@ -137,10 +137,10 @@ class SolverLog {
 // The output times 0, Δ, 2Δ, …, T (the last interval shortened to end exactly at T).
 std::vector<double> output_times(const RunSpec& run);
 
-// Bytes per voxel the back end holds for the scenario: 7 float arrays per species (c, scratch, gx,
-// gy, gz, diag, rhs) + the mask, and with any implicit species one shared solver workspace: 6
-// float64 vectors and the coarse multigrid levels (3 float64 + 5 float32 + 1 byte per coarse
-// voxel, 1/7 of the voxels): 55 B.
+// Bytes per voxel the back end holds for the scenario: 7 arrays of `real` per species (c, scratch,
+// gx, gy, gz, diag, rhs) + the mask, and with any implicit species one shared solver workspace: 6
+// float64 vectors and the coarse multigrid levels (3 float64 + 5 real + 1 byte per coarse voxel,
+// 1/7 of the voxels): 55 B (58 B with CORDSIM_DOUBLE, whose species take 56 B instead of 28 B).
 std::size_t scenario_backend_bytes_per_voxel(const Scenario& scenario);
 
 }  // namespace cordsim

@@ -19,7 +19,7 @@
 //                half-cell and the membrane of permeability P in series)
 //
 // Assembly folds everything that does not depend on c into five per-voxel arrays, so the hot
-// loop reads seven floats per voxel and has no mask or boundary branches:
+// loop reads seven values per voxel and has no mask or boundary branches:
 //   gx, gy, gz  conductance of the face to the +x, +y, +z neighbour (1/s); 0 where that face is
 //               not an interior tissue face
 //   diag        Σ b_f + k_v (1/s)
@@ -43,27 +43,27 @@ struct FieldLayout {
 struct BoundaryParams {
   enum Kind : int { no_flux = 0, dirichlet = 1, robin = 2 };
   int kind = no_flux;
-  float value = 0.f;         // c_b (nM)
-  float permeability = 0.f;  // P (µm/s), Robin only
+  real value = 0;         // c_b (nM)
+  real permeability = 0;  // P (µm/s), Robin only
 };
 
 // Conductance per unit volume (1/s) of a boundary face of a voxel with diffusivity D (µm²/s)
 // along the face normal, voxel width h (µm).
-CORDSIM_HD float boundary_conductance(const BoundaryParams& bc, float D, float h) {
-  const float half_cell = 2.f * D / (h * h);
+CORDSIM_HD real boundary_conductance(const BoundaryParams& bc, real D, real h) {
+  const real half_cell = real(2) * D / (h * h);
   if (bc.kind == BoundaryParams::dirichlet) return half_cell;
   if (bc.kind == BoundaryParams::robin) {
-    const float ph = bc.permeability * h;
-    return half_cell * (ph / (ph + 2.f * D));
+    const real ph = bc.permeability * h;
+    return half_cell * (ph / (ph + real(2) * D));
   }
-  return 0.f;
+  return 0;
 }
 
 // Harmonic mean of two diffusivities; 0 if both are 0. Symmetric in its arguments bit for bit,
 // which makes the two voxels of a face see the same conductance (exact conservation).
-CORDSIM_HD float harmonic_mean(float a, float b) {
-  const float sum = a + b;
-  return sum > 0.f ? 2.f * a * b / sum : 0.f;
+CORDSIM_HD real harmonic_mean(real a, real b) {
+  const real sum = a + b;
+  return sum > real(0) ? real(2) * a * b / sum : real(0);
 }
 
 // Per-voxel model inputs of one species (device or host pointers, nx·ny·nz entries each).
@@ -71,25 +71,25 @@ struct CoefficientView {
   GridDims dims;
   Spacing spacing;
   const std::uint8_t* tissue;     // 1 inside tissue
-  const float* diffusivity[3];    // D along x, y, z (µm²/s)
-  const float* decay;             // k (1/s)
-  const float* source;            // S (nM/s)
+  const real* diffusivity[3];     // D along x, y, z (µm²/s)
+  const real* decay;              // k (1/s)
+  const real* source;             // S (nM/s)
   BoundaryParams boundary;
 };
 
 // The assembled operator (see the header comment).
 struct OperatorView {
   GridDims dims;
-  const float* g[3];  // gx, gy, gz
-  const float* diag;
-  const float* rhs;
+  const real* g[3];  // gx, gy, gz
+  const real* diag;
+  const real* rhs;
 };
 
 struct MutableOperatorView {
   GridDims dims;
-  float* g[3];
-  float* diag;
-  float* rhs;
+  real* g[3];
+  real* diag;
+  real* rhs;
   OperatorView as_const() const { return OperatorView{dims, {g[0], g[1], g[2]}, diag, rhs}; }
 };
 
@@ -102,25 +102,25 @@ struct AssembleOperator {
     const GridDims& d = in.dims;
     const VoxelIndex v = d.index(i, j, k);
     if (!in.tissue[v]) {
-      for (int a = 0; a < 3; ++a) out.g[a][v] = 0.f;
-      out.diag[v] = 0.f;
-      out.rhs[v] = 0.f;
+      for (int a = 0; a < 3; ++a) out.g[a][v] = 0;
+      out.diag[v] = 0;
+      out.rhs[v] = 0;
       return;
     }
     const int ijk[3] = {i, j, k};
-    float boundary_diag = 0.f;
-    float boundary_rhs = 0.f;
+    real boundary_diag = 0;
+    real boundary_rhs = 0;
     for (int a = 0; a < 3; ++a) {
-      const float h = in.spacing.h[a];
-      const float D = in.diffusivity[a][v];
+      const real h = in.spacing.h[a];
+      const real D = in.diffusivity[a][v];
       const VoxelIndex s = d.stride(a);
       const bool upper_in_tissue = ijk[a] + 1 < d.extent(a) && in.tissue[v + s];
       const bool lower_in_tissue = ijk[a] > 0 && in.tissue[v - s];
-      out.g[a][v] = upper_in_tissue ? harmonic_mean(D, in.diffusivity[a][v + s]) / (h * h) : 0.f;
-      const float b = boundary_conductance(in.boundary, D, h);
+      out.g[a][v] = upper_in_tissue ? harmonic_mean(D, in.diffusivity[a][v + s]) / (h * h) : real(0);
+      const real b = boundary_conductance(in.boundary, D, h);
       const int boundary_faces = int(!upper_in_tissue) + int(!lower_in_tissue);
-      boundary_diag += float(boundary_faces) * b;
-      boundary_rhs += float(boundary_faces) * b * in.boundary.value;
+      boundary_diag += real(boundary_faces) * b;
+      boundary_rhs += real(boundary_faces) * b * in.boundary.value;
     }
     out.diag[v] = boundary_diag + in.decay[v];
     out.rhs[v] = boundary_rhs + in.source[v];
@@ -137,8 +137,9 @@ struct AssembleOperator {
 // neighbour value read across such a face is finite and multiplied by 0. This lets the CPU loop
 // vectorise without masks and keeps warps free of divergence on the GPU.
 //
-// T is the type of the field: float for the explicit kernels, double for the iterates of the
-// linear solver (kernels/cell/linear_solver.hpp), which evaluates the same sum in float64.
+// T is the type of the field: real (kernels/cell/real.hpp) for the explicit kernels, double for the
+// iterates of the linear solver (kernels/cell/linear_solver.hpp), which evaluates the same sum in
+// float64.
 template <class T>
 CORDSIM_HD T homogeneous_tendency(const OperatorView& op, const T* c, VoxelIndex v) {
   const VoxelIndex sy = op.dims.stride(1), sz = op.dims.stride(2);
@@ -150,7 +151,7 @@ CORDSIM_HD T homogeneous_tendency(const OperatorView& op, const T* c, VoxelIndex
 }
 
 // The full right-hand side: the linear part plus the sources and boundary values (rhs).
-CORDSIM_HD float tendency(const OperatorView& op, const float* c, VoxelIndex v) {
+CORDSIM_HD real tendency(const OperatorView& op, const real* c, VoxelIndex v) {
   return homogeneous_tendency(op, c, v) + op.rhs[v];
 }
 
@@ -159,7 +160,7 @@ CORDSIM_HD float tendency(const OperatorView& op, const float* c, VoxelIndex v) 
 // uniform D it is the classic dt ≤ h² / (2 Σ_d D_d)).
 struct ExchangeRate {
   OperatorView op;
-  CORDSIM_HD float operator()(VoxelIndex v) const {
+  CORDSIM_HD real operator()(VoxelIndex v) const {
     const VoxelIndex sy = op.dims.stride(1), sz = op.dims.stride(2);
     return op.diag[v] + op.g[0][v] + op.g[0][v - 1] + op.g[1][v] + op.g[1][v - sy] + op.g[2][v] +
            op.g[2][v - sz];
@@ -169,9 +170,9 @@ struct ExchangeRate {
 // One forward-Euler step: c_next = c + dt · dc/dt.
 struct ForwardEulerStep {
   OperatorView op;
-  const float* c;
-  float* c_next;
-  float dt;
+  const real* c;
+  real* c_next;
+  real dt;
   CORDSIM_HD void operator()(int i, int j, int k) const {
     const VoxelIndex v = op.dims.index(i, j, k);
     c_next[v] = c[v] + dt * tendency(op, c, v);
@@ -183,7 +184,7 @@ struct ForwardEulerStep {
 // threads or on the back end's reduction tree.
 struct TissueRowSum {
   GridDims dims;
-  const float* c;
+  const real* c;
   const std::uint8_t* tissue;
   CORDSIM_HD double operator()(VoxelIndex row) const {
     const VoxelIndex first = row * dims.nx;

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "kernels/cell/hd.hpp"
+#include "kernels/cell/real.hpp"
 
 namespace cordsim {
 
@@ -25,8 +26,8 @@ struct GridDims {
 
 // Voxel edge lengths (µm) along x, y, z.
 struct Spacing {
-  float h[3] = {1.f, 1.f, 1.f};
-  CORDSIM_HD float volume() const { return h[0] * h[1] * h[2]; }
+  real h[3] = {1, 1, 1};
+  CORDSIM_HD real volume() const { return h[0] * h[1] * h[2]; }
 };
 
 }  // namespace cordsim

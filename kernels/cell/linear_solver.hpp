@@ -15,9 +15,10 @@
 // tissue. Rows of voxels outside the tissue are left out: every vector is 0 there and stays 0.
 //
 // The solver's vectors are float64 (the iterates reach relative residuals of 1e-8, beyond float32);
-// the coefficients stay the float32 arrays of the explicit kernel, evaluated by the same
-// homogeneous_tendency. Coarse multigrid levels store their operator in the same five-array form
-// with α and β folded in (α = 0, β = 1, diag = the coarse shift), so one functor serves all levels.
+// the coefficients stay the arrays of the explicit kernel (of type real: float32, or float64 in a
+// CORDSIM_DOUBLE build), evaluated by the same homogeneous_tendency. Coarse multigrid levels store
+// their operator in the same five-array form with α and β folded in (α = 0, β = 1, diag = the
+// coarse shift), so one functor serves all levels.
 #include <cstdint>
 
 #include "kernels/cell/diffusion.hpp"
@@ -45,7 +46,7 @@ struct ShiftedOperator {
 struct ThetaRightHandSide {
   OperatorView op;
   const std::uint8_t* tissue;
-  const float* c;
+  const real* c;
   double* b;
   double* x;
   double alpha, dt, explicit_weight;  // explicit_weight = 1 − θ
@@ -57,14 +58,14 @@ struct ThetaRightHandSide {
   }
 };
 
-// The solution back into the float32 field.
+// The solution back into the field (float32, or float64 in a CORDSIM_DOUBLE build).
 struct StoreSolution {
   GridDims dims;
   const double* x;
-  float* c;
+  real* c;
   CORDSIM_HD void operator()(int i, int j, int k) const {
     const VoxelIndex v = dims.index(i, j, k);
-    c[v] = float(x[v]);
+    c[v] = real(x[v]);
   }
 };
 
@@ -184,9 +185,9 @@ struct CoarsenOperator {
             if (local[d] == 1) conductance[d] += fine.beta * double(fine.op.g[d][v]);
         }
     coarse_tissue[cv] = any_tissue ? 1 : 0;
-    coarse.diag[cv] = float(shift);
-    for (int d = 0; d < 3; ++d) coarse.g[d][cv] = float(0.5 * conductance[d]);
-    coarse.rhs[cv] = 0.f;
+    coarse.diag[cv] = real(shift);
+    for (int d = 0; d < 3; ++d) coarse.g[d][cv] = real(0.5 * conductance[d]);
+    coarse.rhs[cv] = 0;
   }
 };
 

@@ -22,7 +22,7 @@
 //   Δ_1 = μ̃_1 τ L(Y_0),   Δ_j = μ_j Δ_{j−1} + ν_j Δ_{j−2} + μ̃_j τ L_h(Δ_{j−1}) + (μ̃_j + γ̃_j) τ L(Y_0),
 //
 // with Δ_0 = 0 — the same method, but a stage streams Δ_{j−1}, Δ_{j−2}, τL(Y_0) and the operator
-// without rhs (8 arrays instead of 10), and increments keep more float32 digits than states.
+// without rhs (8 arrays instead of 10), and increments keep more significant digits than states.
 //
 // The stage weights sum to 1 and L_h moves mass between voxels only, so mass is conserved as by
 // forward Euler. Unlike forward Euler at its limit, RKL2 does not guarantee c ≥ 0 for rough data.
@@ -31,7 +31,7 @@
 namespace cordsim {
 
 struct Rkl2StageCoefficients {
-  float mu = 0.f, nu = 0.f, mu_tilde = 0.f, l0_weight = 0.f;  // l0_weight = μ̃_j + γ̃_j
+  real mu = 0, nu = 0, mu_tilde = 0, l0_weight = 0;  // l0_weight = μ̃_j + γ̃_j
 };
 
 inline double rkl2_b(int n) { return n <= 2 ? 1.0 / 3.0 : double(n * n + n - 2) / (2.0 * n * (n + 1)); }
@@ -43,11 +43,11 @@ inline Rkl2StageCoefficients rkl2_stage(int s, int j) {
   const double nu = j == 2 ? 0.0 : -double(j - 1) / j * rkl2_b(j) / rkl2_b(j - 2);  // Δ_0 = 0
   const double mu_tilde = mu * w1;
   const double gamma_tilde = -(1.0 - rkl2_b(j - 1)) * mu_tilde;
-  return {float(mu), float(nu), float(mu_tilde), float(mu_tilde + gamma_tilde)};
+  return {real(mu), real(nu), real(mu_tilde), real(mu_tilde + gamma_tilde)};
 }
 
 // μ̃_1 = b_1 w_1.
-inline float rkl2_first_stage_weight(int s) { return float(rkl2_b(1) * 4.0 / double(s * s + s - 2)); }
+inline real rkl2_first_stage_weight(int s) { return real(rkl2_b(1) * 4.0 / double(s * s + s - 2)); }
 
 // Fewest stages (≥ 2) for which a super-step tau is stable given the forward-Euler limit.
 inline int rkl2_stages_for(double tau, double forward_euler_limit) {
@@ -59,13 +59,13 @@ inline int rkl2_stages_for(double tau, double forward_euler_limit) {
 // Stage 1: τ L(Y_0), kept for the later stages, and Δ_1.
 struct Rkl2FirstStage {
   OperatorView op;
-  const float* y0;
-  float* tau_l0;   // out: τ L(Y_0)
-  float* delta1;   // out: Δ_1
-  float tau, weight;
+  const real* y0;
+  real* tau_l0;   // out: τ L(Y_0)
+  real* delta1;   // out: Δ_1
+  real tau, weight;
   CORDSIM_HD void operator()(int i, int j, int k) const {
     const VoxelIndex v = op.dims.index(i, j, k);
-    const float tl = tau * tendency(op, y0, v);
+    const real tl = tau * tendency(op, y0, v);
     tau_l0[v] = tl;
     delta1[v] = weight * tl;
   }
@@ -75,16 +75,16 @@ struct Rkl2FirstStage {
 template <bool Final>
 struct Rkl2Stage {
   OperatorView op;
-  const float* delta_prev;   // Δ_{j−1}
-  const float* delta_prev2;  // Δ_{j−2} (not read when ν = 0)
-  const float* tau_l0;
-  const float* y0;           // read by the final stage only
-  float* out;                // Δ_j, or Y_s for the final stage
+  const real* delta_prev;   // Δ_{j−1}
+  const real* delta_prev2;  // Δ_{j−2} (not read when ν = 0)
+  const real* tau_l0;
+  const real* y0;           // read by the final stage only
+  real* out;                // Δ_j, or Y_s for the final stage
   Rkl2StageCoefficients c;
-  float tau;
+  real tau;
   CORDSIM_HD void operator()(int i, int j, int k) const {
     const VoxelIndex v = op.dims.index(i, j, k);
-    const float delta = c.mu * delta_prev[v] + c.nu * delta_prev2[v] +
+    const real delta = c.mu * delta_prev[v] + c.nu * delta_prev2[v] +
                         (c.mu_tilde * tau) * homogeneous_tendency(op, delta_prev, v) +
                         c.l0_weight * tau_l0[v];
     out[v] = Final ? y0[v] + delta : delta;

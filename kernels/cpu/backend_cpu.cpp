@@ -73,7 +73,7 @@ std::unique_ptr<Backend> make_cpu_backend(int threads) {
   CpuExec::flush_subnormals_to_zero();
   const int used = omp_get_max_threads();
   return std::make_unique<BackendImpl<CpuExec>>(
-      "cpu (OpenMP, " + std::to_string(used) + (used == 1 ? " thread)" : " threads)"));
+      "cpu (OpenMP, " + std::to_string(used) + (used == 1 ? " thread" : " threads") + storage_note() + ")");
 }
 
 }  // namespace cordsim

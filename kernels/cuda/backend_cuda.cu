@@ -79,7 +79,8 @@ std::unique_ptr<Backend> make_cuda_backend(int device) {
   cudaDeviceProp prop{};
   check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
   return std::make_unique<BackendImpl<CudaExec>>(std::string("cuda (") + prop.name + ", sm_" +
-                                                 std::to_string(prop.major * 10 + prop.minor) + ")");
+                                                 std::to_string(prop.major * 10 + prop.minor) + storage_note() +
+                                                 ")");
 }
 
 }  // namespace cordsim

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "host/io/run_output.hpp"
+#include "kernels/cell/real.hpp"
 #include "tests/geometry/geometry_fixtures.hpp"
 
 namespace cordsim::test {
@@ -51,9 +52,13 @@ TEST(MeshCommand, DryRunPrintsCountsAndMemoryAndWritesNothing) {
         << tissue_name(Tissue(c));
   }
   EXPECT_GT(counts.per_class[std::size_t(Tissue::motor_neuron_pool)], 0u);
-  // 2,653,200 voxels × 29 bytes (one species) = 73.4 MiB.
-  EXPECT_NE(r.output.find("memory of a run (back end, explicit path: 28 bytes/voxel/species + 1): 1 species 73.4 MiB"),
-            std::string::npos);
+  // 2,653,200 voxels × 29 bytes (one species) = 73.4 MiB; 57 bytes, 144.2 MiB, with float64 storage
+  // (CORDSIM_DOUBLE, kernels/cell/real.hpp).
+  char memory[128];
+  std::snprintf(memory, sizeof memory,
+                "memory of a run (back end, explicit path: %zu bytes/voxel/species + 1): 1 species %.1f MiB",
+                7 * sizeof(real), 2653200.0 * double(7 * sizeof(real) + 1) / 1048576.0);
+  EXPECT_NE(r.output.find(memory), std::string::npos) << memory;
   EXPECT_FALSE(fs::exists(out));
 }
 

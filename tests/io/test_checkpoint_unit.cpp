@@ -66,9 +66,12 @@ TEST(Checkpoint, WriterAndReaderRoundTripEveryItemInFullPrecision) {
   const std::vector<float> field{1.f, -0.f, 3.5e-38f, std::numeric_limits<float>::denorm_min(), 5, 6, 7, 8, 9, 10, 11,
                                  1.f / 3.f};
   const std::vector<double> values{1.0 / 3.0, -2.5e-300, std::numeric_limits<double>::quiet_NaN()};
+  std::vector<double> field64(field.size());
+  for (std::size_t i = 0; i < field.size(); ++i) field64[i] = 1.0 / 3.0 + 1e-12 * double(i);
   {
     CheckpointWriter w(file, header(3), shape);
     w.field("fields/A", field);
+    w.field("fields/B", field64);  // float64, as a CORDSIM_DOUBLE build writes its species
     w.scalar("state/x", 2.0 / 3.0);
     w.integer("state/n", -(std::int64_t(1) << 40));
     w.text("state/text", "a,b\n1,2\n");
@@ -89,6 +92,16 @@ TEST(Checkpoint, WriterAndReaderRoundTripEveryItemInFullPrecision) {
   EXPECT_EQ(r.header().sequence, 3);
   const std::vector<float> back = r.field("fields/A", field.size());
   EXPECT_EQ(std::memcmp(back.data(), field.data(), field.size() * sizeof(float)), 0);
+  // Either precision reads either: exactly in its own, converted across.
+  EXPECT_EQ(r.field<double>("fields/B", field64.size()), field64);
+  const std::vector<float> b_as_float = r.field("fields/B", field64.size());
+  const std::vector<double> a_as_double = r.field<double>("fields/A", field.size());
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    EXPECT_EQ(b_as_float[i], float(field64[i]));
+    if (i != 3) {  // [3] is a float subnormal: DAZ, set by the CPU back end, may read it as 0
+      EXPECT_EQ(a_as_double[i], double(field[i]));
+    }
+  }
   EXPECT_EQ(r.scalar("state/x"), 2.0 / 3.0);
   EXPECT_EQ(r.integer("state/n"), -(std::int64_t(1) << 40));
   EXPECT_EQ(r.text("state/text"), "a,b\n1,2\n");
@@ -238,8 +251,9 @@ duration = "3 s"
 output_interval = "1.5 s"
 )";
 
-std::vector<std::vector<float>> fields_of(const Backend& backend, std::size_t species, std::size_t cells) {
-  std::vector<std::vector<float>> out(species, std::vector<float>(cells));
+// In the back end's storage type (kernels/cell/real.hpp), as a checkpoint holds them.
+std::vector<std::vector<real>> fields_of(const Backend& backend, std::size_t species, std::size_t cells) {
+  std::vector<std::vector<real>> out(species, std::vector<real>(cells));
   for (std::size_t s = 0; s < species; ++s) backend.get_concentration(int(s), out[s].data());
   return out;
 }
@@ -280,7 +294,7 @@ TEST(Checkpoint, StepperPausedAnywhereAndContinuedOnAFreshBackEndIsBitwiseIdenti
     EXPECT_EQ(fresh.total_steps(), reference.total_steps()) << "pause " << k;
     const auto got = fields_of(*fresh_backend, n, cells);
     for (std::size_t s = 0; s < n; ++s) {
-      EXPECT_EQ(std::memcmp(got[s].data(), expected[s].data(), cells * sizeof(float)), 0)
+      EXPECT_EQ(std::memcmp(got[s].data(), expected[s].data(), cells * sizeof(real)), 0)
           << "species " << scenario.species[s].name << ", pause " << k;
       EXPECT_EQ(fresh.species_info()[s].last_solve.iterations, reference.species_info()[s].last_solve.iterations);
     }

@@ -1,8 +1,11 @@
 // Initial fields and tissue masks read from HDF5: a run continued from another run's output
-// (its field at t = 1 s and its tissue mask) reproduces the uninterrupted run bitwise.
+// (its field at t = 1 s and its tissue mask) reproduces the uninterrupted run bitwise (to float32
+// round-off in a CORDSIM_DOUBLE build, whose output frames round its float64 state).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -10,6 +13,7 @@
 #include <string>
 
 #include "host/io/run_output.hpp"
+#include "kernels/cell/real.hpp"
 
 namespace fs = std::filesystem;
 using namespace cordsim;
@@ -87,7 +91,18 @@ TEST(InitialFieldFromHdf5, ContinuingFromAnOutputFrameMatchesTheUninterruptedRun
   const std::vector<float> mask_continued = read_grid_dataset(dir / "continued" / "cordsim.h5", "/grid/tissue_mask", shape);
   EXPECT_EQ(mask_whole, mask_continued);
   ASSERT_EQ(whole.size(), continued.size());
-  EXPECT_EQ(std::memcmp(whole.data(), continued.data(), whole.size() * sizeof(float)), 0);
+  if (sizeof(real) == sizeof(float)) {
+    EXPECT_EQ(std::memcmp(whole.data(), continued.data(), whole.size() * sizeof(float)), 0);
+  } else {
+    // float64 storage (CORDSIM_DOUBLE): the frame the second run starts from is the float32 rounding
+    // of the first run's state, so the two agree to float32 round-off only.
+    float peak = 0.f, worst = 0.f;
+    for (std::size_t v = 0; v < whole.size(); ++v) {
+      peak = std::max(peak, std::abs(whole[v]));
+      worst = std::max(worst, std::abs(whole[v] - continued[v]));
+    }
+    EXPECT_LE(worst, 1e-6f * peak) << worst << " of " << peak;
+  }
   // The field is not trivial: the run changed it and the mask excludes voxels.
   const std::vector<float> start = read_grid_dataset(dir / "whole" / "cordsim.h5", "/fields/A/000000", shape);
   EXPECT_NE(start, whole);

@@ -38,7 +38,7 @@ TEST(Operator, AssembledNoFluxOperatorConservesAndSkipsNonTissue) {
   const std::size_t n = std::size_t(d.size());
   std::vector<std::uint8_t> tissue(n, 1);
   tissue[std::size_t(d.index(1, 1, 0))] = 0;
-  std::vector<float> Dx(n), Dy(n), Dz(n), k(n, 0.f), S(n, 0.f), c(n);
+  std::vector<real> Dx(n), Dy(n), Dz(n), k(n, 0.f), S(n, 0.f), c(n);
   for (std::size_t v = 0; v < n; ++v) {
     Dx[v] = 10.f + float(v);
     Dy[v] = 5.f + 2.f * float(v % 3);
@@ -48,7 +48,7 @@ TEST(Operator, AssembledNoFluxOperatorConservesAndSkipsNonTissue) {
   // Operator arrays and c in the back ends' halo-padded layout.
   const FieldLayout layout{d};
   const std::size_t padded = std::size_t(layout.allocation()), halo = std::size_t(layout.halo());
-  std::vector<float> g0(padded, 0.f), g1(padded, 0.f), g2(padded, 0.f), diag(padded, 0.f), rhs(padded, 0.f),
+  std::vector<real> g0(padded, 0.f), g1(padded, 0.f), g2(padded, 0.f), diag(padded, 0.f), rhs(padded, 0.f),
       c_padded(padded, 0.f);
   std::copy(c.begin(), c.end(), c_padded.begin() + std::ptrdiff_t(halo));
   CoefficientView in{d, Spacing{{1.f, 2.f, 3.f}}, tissue.data(), {Dx.data(), Dy.data(), Dz.data()},
@@ -63,7 +63,7 @@ TEST(Operator, AssembledNoFluxOperatorConservesAndSkipsNonTissue) {
   for (int kk = 0; kk < d.nz; ++kk)
     for (int j = 0; j < d.ny; ++j)
       for (int i = 0; i < d.nx; ++i) {
-        const float t = tendency(out.as_const(), c_padded.data() + halo, d.index(i, j, kk));
+        const real t = tendency(out.as_const(), c_padded.data() + halo, d.index(i, j, kk));
         if (!tissue[std::size_t(d.index(i, j, kk))]) {
           EXPECT_EQ(t, 0.f);
         }
@@ -78,4 +78,47 @@ TEST(Operator, AssembledNoFluxOperatorConservesAndSkipsNonTissue) {
   // Grid-edge faces carry no conductance: the branch-free tendency relies on it.
   for (int kk = 0; kk < d.nz; ++kk)
     for (int j = 0; j < d.ny; ++j) EXPECT_EQ(g0[halo + std::size_t(d.index(d.nx - 1, j, kk))], 0.f);
+}
+
+// Host arrays of either type reach the back end's storage type `real` (kernels/cell/real.hpp):
+// fields round-trip exactly through the overload of their own precision and through the float
+// overload as float32, and float or double model inputs of the same values assemble the same
+// operator. In the default build (real = float) a double field comes back rounded to float32; in
+// a CORDSIM_DOUBLE build it comes back unchanged.
+TEST(Backend, HostArraysOfEitherPrecisionConvertToTheStorageType) {
+  const GridDims d{5, 4, 3};
+  const std::size_t n = std::size_t(d.size());
+  const std::vector<std::uint8_t> tissue(n, 1);
+  std::vector<double> field(n);
+  for (std::size_t v = 0; v < n; ++v) field[v] = 1.0 + 1.0 / 3.0 + 1e-9 * double(v);
+  auto backend = make_cpu_backend(1);
+  backend->initialise(d, Spacing{{10.f, 10.f, 20.f}}, 2, tissue.data());
+  backend->set_concentration(0, field.data());
+  std::vector<double> back(n);
+  std::vector<float> back_float(n);
+  backend->get_concentration(0, back.data());
+  backend->get_concentration(0, back_float.data());
+  for (std::size_t v = 0; v < n; ++v) {
+    EXPECT_EQ(back[v], double(real(field[v])));
+    EXPECT_EQ(back_float[v], float(field[v]));
+  }
+  if (sizeof(real) == sizeof(double)) {
+    EXPECT_EQ(back, field);
+  }
+  // The same inputs as float and as double arrays: the same stability limit and the same step.
+  const std::vector<float> Df(n, 1000.f), kf(n, 0.5f), Sf(n, 2.f);
+  const std::vector<double> Dd(n, 1000.0), kd(n, 0.5), Sd(n, 2.0);
+  const BoundaryParams robin{BoundaryParams::robin, 0.25f, 3.f};
+  backend->set_coefficients(0, SpeciesCoefficientsOf<float>{{Df.data(), Df.data(), Df.data()}, kf.data(), Sf.data(),
+                                                            robin});
+  backend->set_coefficients(1, SpeciesCoefficientsOf<double>{{Dd.data(), Dd.data(), Dd.data()}, kd.data(), Sd.data(),
+                                                             robin});
+  EXPECT_EQ(backend->stability_limit(0), backend->stability_limit(1));
+  backend->set_concentration(1, field.data());
+  backend->step_explicit(0, 0.01, 3);
+  backend->step_explicit(1, 0.01, 3);
+  std::vector<double> a(n), b(n);
+  backend->get_concentration(0, a.data());
+  backend->get_concentration(1, b.data());
+  EXPECT_EQ(a, b);
 }
