@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/test_support.hpp"
+
 namespace cordsim {
 namespace {
 
@@ -37,53 +39,15 @@ const std::set<std::string> kBadFiles = {
     "unknown_species_source.toml",
 };
 
-std::string shell_quote(const std::string& text) {
-  std::string quoted = "'";
-  for (const char c : text) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
-struct RunResult {
-  int status = -1;     // the shell's exit status (timeout's, which passes cordsim's through)
-  std::string output;  // stdout and stderr together
-};
-
 class BadInput : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "cordsim_bad_input_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << "cannot create a temporary directory";
-    tmp_ = pattern;
-  }
-
-  void TearDown() override {
-    std::error_code ignored;
-    if (!tmp_.empty()) fs::remove_all(tmp_, ignored);
-  }
-
   // `cordsim run <scenario> --out <tmp>/out [extra...]`, bounded by `timeout` so that input the
   // binary wrongly accepts cannot hang the test suite.
-  RunResult run_cordsim(const fs::path& scenario, const std::vector<std::string>& extra = {}) {
-    const fs::path log = tmp_ / "log.txt";
-    std::string command = "timeout 300 " + shell_quote(CORDSIM_EXE) + " run " +
-                          shell_quote(scenario.string()) + " --out " + shell_quote(out().string());
-    for (const std::string& argument : extra) command += " " + shell_quote(argument);
-    command += " > " + shell_quote(log.string()) + " 2>&1 < /dev/null";
-
-    RunResult result;
-    const int raw = std::system(command.c_str());
-    result.status = (raw != -1 && WIFEXITED(raw)) ? WEXITSTATUS(raw) : -1;
-    std::ifstream in(log);
-    std::ostringstream text;
-    text << in.rdbuf();
-    result.output = text.str();
-    return result;
+  test::CommandResult run_cordsim(const fs::path& scenario, const std::vector<std::string>& extra = {}) {
+    std::string command = "timeout 300 " + test::shell_quote(CORDSIM_EXE) + " run " +
+                          test::shell_quote(scenario.string()) + " --out " + test::shell_quote(out().string());
+    for (const std::string& argument : extra) command += " " + test::shell_quote(argument);
+    return test::run_shell(command + " < /dev/null");
   }
 
   // The binary rejected the input: an ordinary failure exit, every `mentions` in its output, and
@@ -91,7 +55,7 @@ class BadInput : public ::testing::Test {
   void expect_rejected(const fs::path& scenario, const std::vector<std::string>& mentions,
                        const std::vector<std::string>& extra = {}) {
     ASSERT_TRUE(fs::exists(CORDSIM_EXE)) << "cordsim binary not built: " << CORDSIM_EXE;
-    const RunResult result = run_cordsim(scenario, extra);
+    const test::CommandResult result = run_cordsim(scenario, extra);
     SCOPED_TRACE("cordsim output:\n" + result.output);
     EXPECT_NE(result.status, 0) << "cordsim accepted bad input";
     // timeout(1) uses 124 for a timeout, 125-127 when the command cannot run, 128+n for signal n.
@@ -105,10 +69,10 @@ class BadInput : public ::testing::Test {
     EXPECT_FALSE(fs::exists(out().string() + ".partial")) << out() << ".partial was left behind";
   }
 
-  fs::path out() const { return tmp_ / "out"; }
+  fs::path out() const { return tmp_.path() / "out"; }
 
  private:
-  fs::path tmp_;
+  test::TempDir tmp_{"cordsim_bad_input"};
 };
 
 TEST(BadInputData, EveryFileHasATest) {

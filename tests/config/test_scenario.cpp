@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "host/config/scenario.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace cordsim {
 namespace {
@@ -38,12 +39,8 @@ duration = "1 s"
 output_interval = "0.5 s"
 )";
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test::read_text;
+using test::TempDir;
 
 // `text` with the first occurrence of `from` replaced by `to`.
 std::string edit(std::string text, const std::string& from, const std::string& to) {
@@ -78,31 +75,6 @@ testing::AssertionResult mentions(const std::string& message, const std::string&
   return testing::AssertionFailure() << "message \"" << message << "\" does not mention \"" << part
                                      << "\"";
 }
-
-// A directory under the system temp dir, removed with its contents at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = fs::temp_directory_path() / ("cordsim_config_test_" + std::to_string(stamp));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path write(const std::string& name, const std::string& contents) const {
-    const fs::path file = path_ / name;
-    std::ofstream(file, std::ios::binary) << contents;
-    return file;
-  }
-
- private:
-  fs::path path_;
-};
 
 // ---- valid input ------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "host/geometry/geometry.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace cordsim::test {
 
@@ -17,33 +18,6 @@ namespace fs = std::filesystem;
 
 inline const fs::path kMeshes = fs::path(CORDSIM_SOURCE_DIR) / "meshes";
 inline const fs::path kPam50 = fs::path(CORDSIM_SOURCE_DIR "/../shared/data/pam50");
-
-// A fresh directory under the system temp dir, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "cordsim_geometry_XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  fs::path write(const std::string& name, const std::string& text) const {
-    const fs::path file = path_ / name;
-    std::ofstream(file, std::ios::binary) << text;
-    return file;
-  }
-
- private:
-  fs::path path_;
-};
-
-inline std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 inline GeometryRequest request(const fs::path& mesh, double voxel_um, std::vector<std::string> segments = {}) {
   return {mesh.string(), {voxel_um, voxel_um, voxel_um}, std::move(segments)};

@@ -1,12 +1,6 @@
 // `cordsim mesh` as a user runs it: --dry-run prints the grid, voxel counts per tissue class and
 // memory and writes nothing; a real run writes HDF5 + XDMF + one PNG per segment; bad input
 // exits with code 2 and one message.
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
-#include <memory>
-
 #include "host/io/run_output.hpp"
 #include "kernels/cell/real.hpp"
 #include "tests/geometry/geometry_fixtures.hpp"
@@ -14,22 +8,9 @@
 namespace cordsim::test {
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string output;
-};
+using Result = CommandResult;
 
-Result cordsim(const std::string& arguments) {
-  const std::string command = std::string(CORDSIM_EXE) + " " + arguments + " 2>&1";
-  Result r;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), &::pclose);
-  std::array<char, 4096> buffer{};
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0) r.output.append(buffer.data(), n);
-  const int raw = ::pclose(pipe.release());
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+CommandResult cordsim(const std::string& arguments) { return run_cordsim(arguments); }
 
 // The count printed for a tissue class, e.g. the "ventral horn" row.
 long long printed_count(const std::string& output, const std::string& row) {

@@ -29,67 +29,28 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/test_support.hpp"
+
 extern char** environ;
 
 namespace {
 
 namespace fs = std::filesystem;
+namespace test = cordsim::test;
 
-const fs::path kSource(CORDSIM_SOURCE_DIR);
+using test::CommandResult;
+using test::mentions;
+using test::read_text;
+using Result = CommandResult;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "cordsim_resume_XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-    for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec))
-      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
+const fs::path& kSource = test::kSourceDir;
 
- private:
-  fs::path path_;
-};
-
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-std::string quote(const std::string& arg) {
-  std::string out = "'";
-  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
+using test::TempDir;
 
 // Runs cordsim with `args` in `cwd`; one thread, so that the runs are quick on a busy machine.
-Result cordsim(const std::vector<std::string>& args, const fs::path& cwd) {
-  std::string command = "cd " + quote(cwd.string()) + " && " + CORDSIM_EXE;
-  for (const auto& a : args) command += " " + quote(a);
-  command += " --backend cpu --threads 1 2>&1";
-  Result r;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), &::pclose);
-  std::array<char, 4096> buffer{};
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0) r.output.append(buffer.data(), n);
-  const int raw = ::pclose(pipe.release());
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
-
-bool mentions(const Result& r, const std::string& text) { return r.output.find(text) != std::string::npos; }
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+Result cordsim(std::vector<std::string> args, const fs::path& cwd) {
+  args.insert(args.end(), {"--backend", "cpu", "--threads", "1"});
+  return test::run_cordsim(args, cwd);
 }
 
 // Every dataset of an HDF5 file with its raw bytes, in the stored type.

@@ -21,27 +21,14 @@
 #include "host/solver/field_guard.hpp"
 #include "host/solver/stepper.hpp"
 #include "kernels/backend.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace cordsim {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "cordsim_ckpt_XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test::TempDir;
 
 CheckpointHeader header(std::int64_t sequence) {
   CheckpointHeader h;

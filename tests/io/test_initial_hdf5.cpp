@@ -14,6 +14,7 @@
 
 #include "host/io/run_output.hpp"
 #include "kernels/cell/real.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace cordsim;
@@ -56,18 +57,19 @@ std::string fill(std::string text, const std::string& key, const std::string& va
 // relative HDF5 paths must be resolved against the scenario's own directory.
 int run(const fs::path& scenario, const fs::path& out) {
   const fs::path base = scenario.parent_path().parent_path();
-  const std::string command = "cd '" + base.string() + "' && " + std::string(CORDSIM_EXE) + " run --backend cpu '" +
-                              fs::relative(scenario, base).string() + "' --out '" + fs::relative(out, base).string() +
-                              "' > '" + out.string() + ".log' 2>&1";
-  return std::system(command.c_str());
+  const cordsim::test::CommandResult r =
+      cordsim::test::run_cordsim("run --backend cpu " + cordsim::test::shell_quote(fs::relative(scenario, base).string()) +
+                                     " --out " + cordsim::test::shell_quote(fs::relative(out, base).string()),
+                                 base);
+  cordsim::test::write_text(out.string() + ".log", r.output);
+  return r.status;
 }
 
 }  // namespace
 
 TEST(InitialFieldFromHdf5, ContinuingFromAnOutputFrameMatchesTheUninterruptedRun) {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("cordsim_chain_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-  fs::create_directories(dir);
+  const cordsim::test::TempDir scratch("cordsim_chain");
+  const fs::path& dir = scratch.path();
   std::string first = fill(kScenario, "%TISSUE%",
                            "shape = \"ellipsoid\"\ncenter = [\"120 um\", \"100 um\", \"160 um\"]\n"
                            "semi_axes = [\"110 um\", \"90 um\", \"150 um\"]");

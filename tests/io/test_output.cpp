@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/test_support.hpp"
+
 namespace cordsim {
 namespace {
 
@@ -25,43 +27,10 @@ namespace fs = std::filesystem;
 
 // ---- helpers -----------------------------------------------------------------------------------
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "cordsim-io-test-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + p.string());
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_text(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write " + p.string());
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
+using test::lines_of;
+using test::read_text;
+using test::TempDir;
+using test::write_text;
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> parts;
@@ -618,13 +587,11 @@ TEST(CordsimRun, WritesHdf5AndXdmfThatReadBackWithDimsSpacingOriginUnitsAndTimes
   TempDir tmp;
   const fs::path toml = tmp.path() / "tiny.toml";
   const fs::path run = tmp.path() / "run";
-  const fs::path log = tmp.path() / "run.log";
   write_text(toml, kTinyScenario);
-  const std::string cmd = std::string("'") + CORDSIM_EXE + "' run '" + toml.string() + "' --out '" + run.string() +
-                          "' > '" + log.string() + "' 2>&1";
-  const int status = std::system(cmd.c_str());
-  const std::string output = fs::exists(log) ? read_text(log) : std::string();
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << cmd << "\n" << output;
+  const test::CommandResult result =
+      test::run_cordsim("run " + test::shell_quote(toml.string()) + " --out " + test::shell_quote(run.string()));
+  const std::string& output = result.output;
+  ASSERT_EQ(result.status, 0) << output;
   ASSERT_TRUE(fs::is_regular_file(run / "cordsim.h5")) << output;
   EXPECT_FALSE(fs::exists(partial_of(run)));
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "host/io/run_output.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace cordsim;
@@ -38,32 +39,26 @@ duration = "1 s"
 output_interval = "0.5 s"
 )";
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() /
-                  ("cordsim_output_controls_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
+using test::TempDir;
 
+// Runs cordsim on `scenario` into `out`, its output in `out`.log; returns the exit status.
 int run(const fs::path& scenario, const fs::path& out, const std::string& extra = "") {
-  const std::string command = std::string(CORDSIM_EXE) + " run --backend cpu '" + scenario.string() + "' --out '" +
-                              out.string() + "' " + extra + " > '" + out.string() + ".log' 2>&1";
-  return std::system(command.c_str());
+  const test::CommandResult r = test::run_cordsim(
+      "run --backend cpu " + test::shell_quote(scenario.string()) + " --out " + test::shell_quote(out.string()) + " " + extra);
+  test::write_text(out.string() + ".log", r.output);
+  return r.status;
 }
 
-std::string read(const fs::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+std::string read(const fs::path& path) { return test::read_text(path); }
 
 }  // namespace
 
 TEST(OutputControls, FieldsPrecisionCompressionAndNoVtk) {
   TempDir dir;
-  std::ofstream(dir.path / "s.toml") << kScenario
+  std::ofstream(dir.path() / "s.toml") << kScenario
                                     << "[output]\nfields = [\"B\"]\nprecision = \"float64\"\ncompression = 4\nvtk = false\n";
-  ASSERT_EQ(run(dir.path / "s.toml", dir.path / "out"), 0) << read(dir.path / "out.log");
-  const fs::path h5 = dir.path / "out" / "cordsim.h5";
+  ASSERT_EQ(run(dir.path() / "s.toml", dir.path() / "out"), 0) << read(dir.path() / "out.log");
+  const fs::path h5 = dir.path() / "out" / "cordsim.h5";
   const hid_t file = H5Fopen(h5.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ASSERT_GE(file, 0);
   EXPECT_LE(H5Lexists(file, "/fields/A", H5P_DEFAULT), 0) << "A was not asked for";
@@ -95,15 +90,15 @@ TEST(OutputControls, FieldsPrecisionCompressionAndNoVtk) {
   H5Tclose(type);
   H5Dclose(dset);
   H5Fclose(file);
-  EXPECT_FALSE(fs::exists(dir.path / "out" / "cordsim.pvd"));
-  EXPECT_FALSE(fs::exists(dir.path / "out" / "vtk"));
-  EXPECT_NE(read(dir.path / "out" / "cordsim.xdmf").find("Precision=\"8\""), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir.path() / "out" / "cordsim.pvd"));
+  EXPECT_FALSE(fs::exists(dir.path() / "out" / "vtk"));
+  EXPECT_NE(read(dir.path() / "out" / "cordsim.xdmf").find("Precision=\"8\""), std::string::npos);
   // The totals still cover every species.
-  EXPECT_NE(read(dir.path / "out" / "mass_budget.csv").find("A_total_amol,B_total_amol"), std::string::npos);
+  EXPECT_NE(read(dir.path() / "out" / "mass_budget.csv").find("A_total_amol,B_total_amol"), std::string::npos);
   // The expected size was printed before the run.
-  EXPECT_NE(read(dir.path / "out.log").find("output: 3 frames of 1 field(s), float64, HDF5 (gzip 4); at most"),
+  EXPECT_NE(read(dir.path() / "out.log").find("output: 3 frames of 1 field(s), float64, HDF5 (gzip 4); at most"),
             std::string::npos)
-      << read(dir.path / "out.log");
+      << read(dir.path() / "out.log");
 }
 
 TEST(OutputControls, ExpectedBytesCountFramesFieldsPrecisionAndVtk) {
@@ -136,10 +131,10 @@ TEST(OutputControls, BadOutputKeysAreInputErrors) {
       {"format = \"vtk\"", "output.format"},
   };
   for (const auto& [line, key] : cases) {
-    std::ofstream(dir.path / "bad.toml") << kScenario << "[output]\n" << line << "\n";
-    const fs::path out = dir.path / "bad_out";
-    EXPECT_EQ(run(dir.path / "bad.toml", out) >> 8, 2) << line;
-    EXPECT_NE(read(dir.path / "bad_out.log").find(key), std::string::npos) << read(dir.path / "bad_out.log");
+    std::ofstream(dir.path() / "bad.toml") << kScenario << "[output]\n" << line << "\n";
+    const fs::path out = dir.path() / "bad_out";
+    EXPECT_EQ(run(dir.path() / "bad.toml", out), 2) << line;
+    EXPECT_NE(read(dir.path() / "bad_out.log").find(key), std::string::npos) << read(dir.path() / "bad_out.log");
     EXPECT_FALSE(fs::exists(out));
   }
 }

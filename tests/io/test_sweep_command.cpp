@@ -18,61 +18,21 @@
 
 #include "host/io/summary.hpp"
 #include "kernels/cell/real.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace cordsim {
 namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kSource(CORDSIM_SOURCE_DIR);
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "cordsim_sweep_XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
+const fs::path& kSource = test::kSourceDir;
+using test::lines_of;
+using test::read_text;
+using test::TempDir;
+using Result = test::CommandResult;
 
 // Runs cordsim in `cwd`, so that default output directories land there.
-Result cordsim(const std::string& arguments, const fs::path& cwd) {
-  const std::string command = "cd '" + cwd.string() + "' && " + CORDSIM_EXE + " " + arguments + " 2>&1";
-  Result r;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), &::pclose);
-  std::array<char, 4096> buffer{};
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0) r.output.append(buffer.data(), n);
-  const int raw = ::pclose(pipe.release());
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
+Result cordsim(const std::string& arguments, const fs::path& cwd) { return test::run_cordsim(arguments, cwd); }
 
 // Three rows of the demo on a 100 µm grid for 10 simulated seconds: well under a second each.
 std::string tiny_sweep() {
