@@ -294,16 +294,17 @@ int run(const RunOptions& options) {
   // SIGUSR1 on to all) stops them all at the same step (Checkpoints::set_ranks).
   install_stop_signal_handlers();
   resolve_geometry(scenario);
-  const Problem problem = build_problem(scenario);
-  // A decomposed run: this rank's slab of planes, with a ghost plane on each side that has a neighbour.
+  // A decomposed run: the whole grid's tissue and labels, and the species' arrays of this rank's
+  // slab of planes alone, with a ghost plane on each side that has a neighbour.
+  const Problem problem = ranks ? build_problem_grid(scenario) : build_problem(scenario);
   Decomposition decomposition;
   Problem slab_problem;
   if (ranks) {
     decomposition = Decomposition(problem.dims, problem.tissue, ranks->size());
     const int r = ranks->rank();
     const Slab& mine = decomposition.slab(r);
-    slab_problem = slice_planes(problem, mine.z_begin - decomposition.ghost_below(r),
-                                mine.z_end + decomposition.ghost_above(r));
+    slab_problem = build_problem_planes(scenario, problem, mine.z_begin - decomposition.ghost_below(r),
+                                        mine.z_end + decomposition.ghost_above(r));
   }
   const Problem& local = ranks ? slab_problem : problem;
   // With parallel HDF5, a decomposed run writes cordsim.h5 from every rank (docs/parallel.md);

@@ -38,4 +38,15 @@ struct Problem {
 // files and the like, always naming the scenario key.
 Problem build_problem(const Scenario& scenario);
 
+// A decomposed run builds the per-species arrays of its own planes only (docs/parallel.md), so that
+// a rank's memory for them falls as 1/ranks; the tissue mask and labels (3 bytes per voxel) stay
+// whole on every rank, for the decomposition, the output's static fields and the model's readouts.
+//
+// The whole grid, with every species' name and boundary but no per-voxel arrays. Checks the
+// sources as build_problem does; build_problem_planes reads the initial-field files.
+Problem build_problem_grid(const Scenario& scenario);
+// The problem on planes [z_begin, z_end) of `grid` (from build_problem_grid): the same, bit for
+// bit, as slice_planes(build_problem(scenario), z_begin, z_end) (host/parallel/decomposition.hpp).
+Problem build_problem_planes(const Scenario& scenario, const Problem& grid, int z_begin, int z_end);
+
 }  // namespace cordsim
