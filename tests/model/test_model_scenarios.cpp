@@ -13,6 +13,7 @@
 #include <string>
 
 #include "host/io/summary.hpp"
+#include "tests/support/report.hpp"
 
 namespace cordsim {
 namespace {
@@ -55,7 +56,10 @@ TEST(Model, AstrocyteExcisionKeepsOnsetAndSlowsProgression) {
   std::printf("onset %.2f d vs %.2f d (%+.1f%%); duration %.2f d vs %.2f d (x%.2f)\n", onset_n, onset_e,
               100 * (onset_e / onset_n - 1), number(natural, "disease_duration_d"),
               number(excised, "disease_duration_d"), ratio);
-  RecordProperty("duration_ratio", std::to_string(ratio));
+  test::report("onset, excised / natural (mouse LoxSOD1G37R, 100x100x200 um)", onset_e / onset_n, "1 ± 0.05", "%.3f");
+  test::report("disease duration, excised / natural", ratio, "1.8-2.6 (Yamanaka 2008: x2.2)", "%.3g");
+  test::report("end-stage astrocyte-microglia correlation, excised",
+               number(excised, "end_stage_astrocyte_microglia_correlation"), "< -0.5", "%.3g");
   EXPECT_NEAR(onset_e / onset_n, 1.0, 0.05);
   EXPECT_GE(ratio, 1.8);
   EXPECT_LE(ratio, 2.6);
@@ -73,6 +77,12 @@ TEST(Model, MscInfusionBeatsVehicleOnDay14) {
   for (const char* key : {"day14_mn_fraction", "day7_bbb_score", "day14_bbb_score", "day1_nrtn_gray_pM",
                           "day14_eb_gray_ug_per_g", "day1_msc_tissue_cells"})
     std::printf("%-28s vehicle %10.4g   MSC %10.4g\n", key, number(vehicle, key), number(msc, key));
+  test::report("day-14 MN fraction, MSC / vehicle (rat, 200 um voxels)",
+               number(msc, "day14_mn_fraction") / number(vehicle, "day14_mn_fraction"), "> 1", "%.3g");
+  test::report("day-14 gray Evans Blue, MSC / vehicle",
+               number(msc, "day14_eb_gray_ug_per_g") / number(vehicle, "day14_eb_gray_ug_per_g"), "< 1", "%.3g");
+  test::report("day-14 BBB score, MSC - vehicle", number(msc, "day14_bbb_score") - number(vehicle, "day14_bbb_score"),
+               "> 0", "%.3g");
   EXPECT_GT(number(msc, "day14_mn_fraction"), number(vehicle, "day14_mn_fraction"));
   EXPECT_LT(number(msc, "day14_eb_gray_ug_per_g"), number(vehicle, "day14_eb_gray_ug_per_g"));
   EXPECT_GT(number(msc, "day7_bbb_score"), number(vehicle, "day7_bbb_score"));
@@ -89,10 +99,13 @@ TEST(Model, NitricOxideBandAndLateLeak) {
   const double no = number(rat, "day7_no_pools_nM");
   std::printf("NO in the MN pools on day 7: %.3g nM; activated microglia %.4g /mm^3\n", no,
               number(rat, "day7_activated_microglia_gray_per_mm3"));
+  test::report("NO in the MN pools on day 7 (nM)", no, "10-100 nM", "%.3g");
   EXPECT_GE(no, 10.0);
   EXPECT_LE(no, 100.0);
   const double before = number(rat, "presymptomatic_eb_gray_ug_per_g"), after = number(rat, "day14_eb_gray_ug_per_g");
   std::printf("Evans Blue gray: %.3g ug/g before onset, %.3g ug/g on day 14\n", before, after);
+  test::report("gray Evans Blue before onset (ug/g)", before, "1-5 ug/g", "%.3g");
+  test::report("gray Evans Blue, day 14 / before onset", after / before, "> 1.5", "%.3g");
   EXPECT_GE(before, 1.0);
   EXPECT_LE(before, 5.0);  // normal cord 1–5 ug/g (science.md §4)
   EXPECT_GT(after, 1.5 * before);
@@ -119,6 +132,9 @@ TEST(Model, TardbpBarrierAndCHIR99021) {
   }
   const auto healthy = at_day20["wild_type_rat"], tardbp = at_day20["tardbp_endothelium"];
   const auto cytokines = at_day20["tardbp_cytokines"], chir = at_day20["tardbp_chir"];
+  test::report("TARDBP / healthy permeability, day 20", tardbp.first / healthy.first, "> 1.2", "%.3g");
+  test::report("TARDBP / healthy adhesion, day 20", tardbp.second / healthy.second, "> 1.2", "%.3g");
+  test::report("CHIR99021 / TARDBP permeability, day 20", chir.first / tardbp.first, "< 1", "%.3g");
   EXPECT_GT(tardbp.first, healthy.first * 1.2);
   EXPECT_GT(tardbp.second, healthy.second * 1.2);
   EXPECT_GT(cytokines.second, tardbp.second);
@@ -133,6 +149,8 @@ TEST(Model, EvansBlueAssayLeavesTheDiseaseAlone) {
   const RunSummary one = read_flat_json(run_scenario("rat_sod1g93a", kRatGrid) / "summary.json");
   const RunSummary two = read_flat_json(
       run_scenario("rat_sod1g93a", kRatGrid + " --set model.evans_blue.circulation_time=\"2 h\"") / "summary.json");
+  test::report("day-14 gray Evans Blue, 2 h / 1 h circulation",
+               number(two, "day14_eb_gray_ug_per_g") / number(one, "day14_eb_gray_ug_per_g"), "> 1.5", "%.3g");
   EXPECT_EQ(number(one, "final_mn_fraction"), number(two, "final_mn_fraction"));
   EXPECT_EQ(number(one, "onset_d"), number(two, "onset_d"));
   EXPECT_EQ(number(one, "end_stage_d"), number(two, "end_stage_d"));

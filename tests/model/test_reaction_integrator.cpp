@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "kernels/cell/tissue_model.hpp"
+#include "tests/support/report.hpp"
 
 namespace cordsim {
 namespace {
@@ -29,9 +30,10 @@ TEST(ReactionIntegrator, ConvergesAtItsOrderOnTheLogisticLaw) {
   for (int order : {1, 2}) {
     const double e1 = logistic_error(0.1, order), e2 = logistic_error(0.05, order), e3 = logistic_error(0.025, order);
     const double observed = std::log2(e2 / e3);
-    std::printf("order %d: errors %.3e %.3e %.3e, observed order %.3f\n", order, e1, e2, e3, observed);
-    RecordProperty(order == 1 ? "observed_order_exponential_euler" : "observed_order_exponential_midpoint",
-                   std::to_string(observed));
+    std::printf("order %d: errors %.3e %.3e %.3e at steps 0.1, 0.05, 0.025\n", order, e1, e2, e3);
+    test::report(order == 1 ? "observed order, exponential Euler (logistic law, steps 0.05 -> 0.025)"
+                            : "observed order, exponential midpoint (logistic law, steps 0.05 -> 0.025)",
+                 observed, order == 1 ? "1 ± 0.15" : "2 ± 0.15", "%.3f");
     EXPECT_NEAR(observed, double(order), 0.15) << "order " << order;
     EXPECT_NEAR(std::log2(e1 / e2), double(order), 0.2) << "order " << order;
   }

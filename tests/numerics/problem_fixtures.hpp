@@ -14,18 +14,11 @@
 #include "host/model/problem.hpp"
 #include "host/verification/analytic.hpp"
 #include "kernels/backend.hpp"
+#include "tests/support/report.hpp"
 
 namespace cordsim::fixtures {
 
-// Records a measured figure and the bound the test holds it to, as GoogleTest properties that
-// tools/validation.py collects into docs/validation.md, and prints it.
-inline void report(const std::string& quantity, double measured, const std::string& bound) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3e", measured);
-  ::testing::Test::RecordProperty("measured: " + quantity, text);
-  ::testing::Test::RecordProperty("bound: " + quantity, bound);
-  std::printf("%s = %s (bound %s)\n", quantity.c_str(), text, bound.c_str());
-}
+using test::report;  // tests/support/report.hpp
 
 // The bound of the mass-conservation tests: float32 round-off, or in a CORDSIM_DOUBLE build
 // (float64 storage, kernels/cell/real.hpp) float64 round-off with a wide margin, so that the
