@@ -71,6 +71,20 @@ class HaloExchange {
   virtual double max(double local) = 0;
   // Σ over all ranks' terms, added one by one in rank order and term order (as one rank would).
   virtual double ordered_sum(const std::vector<double>& local_terms) = 0;
+  // In-place all-gather: `data` holds every rank's block, rank r's `bytes[r]` bytes following the
+  // blocks of ranks 0 .. r − 1; each rank has filled its own block, and on return every rank holds
+  // all of them. `data` may be device memory when accepts_device_memory().
+  virtual void allgather(void* data, const std::vector<std::size_t>& bytes) = 0;
+};
+
+// Where a rank's slab lies in the global grid (Backend::set_decomposition): rank r owns the global
+// planes [cuts[r], cuts[r + 1]), cuts.back() is the global nz. `multigrid_levels` (L): the cuts are
+// multiples of 2^L, so the multigrid levels 0 .. L − 1 stay distributed over the slabs and level L
+// is gathered to every rank (kernels/implicit_solver.hpp).
+struct SlabPlacement {
+  int rank = 0;
+  std::vector<int> cuts;
+  int multigrid_levels = 0;
 };
 
 class Backend {
@@ -85,8 +99,9 @@ class Backend {
   // get_concentration, then covers the rank's planes plus one ghost plane below (if lower()) and
   // one above (if upper()), as sliced from the global arrays; the back end computes the owned
   // planes only (the ghosts of get_concentration are not current), and stability_limit,
-  // total_amount and the linear solves are global over all ranks.
-  virtual void set_decomposition(HaloExchange* exchange) = 0;
+  // total_amount and the linear solves are global over all ranks. `placement` says where the slab
+  // lies (the multigrid preconditioner needs it to apply the one-rank V-cycle).
+  virtual void set_decomposition(HaloExchange* exchange, const SlabPlacement& placement) = 0;
 
   // Allocates n_species fields (zero) and their operators; `tissue` has dims.size() entries.
   virtual void initialise(const GridDims& dims, const Spacing& spacing, int n_species,

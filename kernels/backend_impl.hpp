@@ -42,7 +42,10 @@ class BackendImpl final : public Backend {
 
   std::string description() const override { return description_; }
 
-  void set_decomposition(HaloExchange* exchange) override { exchange_ = exchange; }
+  void set_decomposition(HaloExchange* exchange, const SlabPlacement& placement) override {
+    exchange_ = exchange;
+    placement_ = placement;
+  }
 
   // `dims`: the owned planes plus the ghost planes (Backend::set_decomposition); the arrays keep
   // the FieldLayout of the owned planes, whose halo planes hold the ghosts.
@@ -68,7 +71,7 @@ class BackendImpl final : public Backend {
         buffer->assign(allocation, real(0));
     }
     row_sums_.resize(std::size_t(dims.rows()));
-    solver_.set_grid(dims_, &halo_);
+    solver_.set_grid(dims_, &halo_, exchange_ ? &placement_ : nullptr);
   }
 
   void set_coefficients(int species, const SpeciesCoefficientsOf<float>& coefficients) override {
@@ -259,6 +262,7 @@ class BackendImpl final : public Backend {
 
   std::string description_;
   HaloExchange* exchange_ = nullptr;
+  SlabPlacement placement_;
   GridDims dims_;        // the planes this back end computes (the whole grid on one rank)
   GridDims slab_dims_;   // the same with the ghost planes (dims_ on one rank)
   std::size_t slab_offset_ = 0;

@@ -104,6 +104,30 @@ class SlabHalo {
     if (above_ && !(below_ && owned_.nz == 1)) planes(owned_.nz - 1, owned_.nz, f);
   }
 
+  // In-place all-gather of consecutive blocks of `buffer` starting at element `first`: rank r's
+  // block has counts[r] elements; this rank (`rank`) has filled its own. Device buffers go to the
+  // exchange directly when it accepts device memory, else through a host copy, as for the planes.
+  template <class T>
+  void allgather(Buffer<T>& buffer, std::size_t first, const std::vector<std::size_t>& counts, int rank) {
+    if (!exchange_) return;
+    std::vector<std::size_t> bytes(counts.size());
+    std::size_t total = 0, mine = 0;
+    for (std::size_t r = 0; r < counts.size(); ++r) {
+      bytes[r] = counts[r] * sizeof(T);
+      if (int(r) < rank) mine += counts[r];
+      total += counts[r];
+    }
+    if (Exec::host_memory || exchange_->accepts_device_memory()) {
+      exchange_->allgather(Exec::raw(buffer) + first, bytes);
+      return;
+    }
+    gathered_.resize((total * sizeof(T) + sizeof(double) - 1) / sizeof(double));
+    T* host = reinterpret_cast<T*>(gathered_.data());
+    Exec::download(buffer, first + mine, counts[std::size_t(rank)], host + mine);
+    exchange_->allgather(host, bytes);
+    Exec::upload(host, total, buffer, first);
+  }
+
   // Global reductions (identical on every rank).
   double sum(double local) const { return exchange_ ? exchange_->sum(local) : local; }
   double max(double local) const { return exchange_ ? exchange_->max(local) : local; }
@@ -118,6 +142,7 @@ class SlabHalo {
   GridDims owned_;
   bool below_ = false, above_ = false, direct_ = true;
   std::vector<double> send_lower_, send_upper_, recv_lower_, recv_upper_;  // staging (bytes in doubles)
+  std::vector<double> gathered_;                                            // all-gather staging
 };
 
 }  // namespace cordsim

@@ -36,6 +36,7 @@
 #include "host/solver/field_guard.hpp"
 #include "host/solver/stepper.hpp"
 #include "kernels/backend.hpp"
+#include "kernels/cell/linear_solver.hpp"
 
 namespace cordsim {
 static_assert(second_signal_exit_code == exit_interrupted, "host/io/stop_signals.hpp and commands.hpp disagree");
@@ -299,8 +300,15 @@ int run(const RunOptions& options) {
   const Problem problem = ranks ? build_problem_grid(scenario) : build_problem(scenario);
   Decomposition decomposition;
   Problem slab_problem;
+  bool multigrid = false;
   if (ranks) {
-    decomposition = Decomposition(problem.dims, problem.tissue, ranks->size());
+    // With a multigrid-preconditioned species the cuts are aligned so that the V-cycle's coarse
+    // levels stay distributed down to a small gathered level (docs/parallel.md, "Multigrid").
+    for (const SpeciesSpec& sp : scenario.species)
+      multigrid = multigrid ||
+                  (sp.implicit() && sp.solver.preconditioner == SpeciesSpec::Solver::Preconditioner::multigrid);
+    const int aligned = multigrid ? multigrid_aligned_levels(problem.dims, problem.tissue, ranks->size()) : 0;
+    decomposition = Decomposition(problem.dims, problem.tissue, ranks->size(), aligned);
     const int r = ranks->rank();
     const Slab& mine = decomposition.slab(r);
     slab_problem = build_problem_planes(scenario, problem, mine.z_begin - decomposition.ghost_below(r),
@@ -315,7 +323,14 @@ int run(const RunOptions& options) {
   const bool collective_output =
       ranks && parallel_output_built() && ranks->all(!(collective_env && std::string(collective_env) == "0"));
   std::unique_ptr<Backend> backend = select_backend(options.backend, ranks != nullptr);
-  if (ranks) backend->set_decomposition(&ranks->exchange());
+  if (ranks) {
+    SlabPlacement placement;
+    placement.rank = ranks->rank();
+    for (const Slab& sl : decomposition.slabs()) placement.cuts.push_back(sl.z_begin);
+    placement.cuts.push_back(problem.dims.nz);
+    placement.multigrid_levels = decomposition.aligned_levels();
+    backend->set_decomposition(&ranks->exchange(), placement);
+  }
   spdlog::info("cordsim {}; back end: {}", build_info::version, backend->description());
   if (ranks) {
     std::string slabs;
@@ -323,6 +338,18 @@ int run(const RunOptions& options) {
       slabs += fmt::format("{}z [{}, {}) {} tissue voxels", slabs.empty() ? "" : "; ", sl.z_begin, sl.z_end,
                            sl.tissue_voxels);
     spdlog::info("{}; slabs along z: {} (imbalance {:.3f})", ranks->description(), slabs, decomposition.imbalance());
+  }
+  if (ranks && multigrid) {
+    const std::vector<GridDims> coarse = multigrid_coarse_dims(problem.dims);
+    const int gathered = std::min(decomposition.aligned_levels(), int(coarse.size()));
+    const GridDims g = gathered == 0 ? problem.dims : coarse[std::size_t(gathered) - 1];
+    if (gathered == 0)
+      spdlog::info("multigrid: too few planes per rank to keep coarse levels distributed; the fine residual ({}x{}x{}) "
+                   "is gathered to every rank for each V-cycle", g.nx, g.ny, g.nz);
+    else
+      spdlog::info("multigrid: cuts at multiples of {} planes; levels 0-{} distributed, level {} ({}x{}x{}) gathered "
+                   "to every rank",
+                   1 << gathered, gathered - 1, gathered, g.nx, g.ny, g.nz);
   }
   if (checkpoint) {
     // "cpu (OpenMP, 2 threads)" vs "cuda (...)": the thread count does not change a CPU result.

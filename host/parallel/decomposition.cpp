@@ -5,16 +5,46 @@
 #include <algorithm>
 #include <cmath>
 
+#include <stdexcept>
+
 #include "host/config/scenario.hpp"
+#include "kernels/cell/linear_solver.hpp"
 
 namespace cordsim {
 
-Decomposition::Decomposition(const GridDims& dims, const std::vector<std::uint8_t>& tissue, int ranks) {
+int multigrid_aligned_levels(const GridDims& dims, const std::vector<std::uint8_t>& tissue, int ranks) {
+  if (ranks <= 1) return 0;
+  const int depth = int(multigrid_coarse_dims(dims).size());
+  const double unaligned = Decomposition(dims, tissue, ranks).imbalance();
+  int best = 0;
+  double best_cost = 1.0;  // L = 0: the whole V-cycle on every rank
+  for (int levels = 1; levels <= depth; ++levels) {
+    if ((long long)(ranks - 1) * (1LL << levels) > dims.nz - 1) break;  // no room for the cuts
+    const double imbalance = Decomposition(dims, tissue, ranks, levels).imbalance();
+    if (imbalance > unaligned + 0.25) continue;
+    const double gathered = std::pow(0.125, levels);  // the redundant levels' share of a V-cycle
+    const double cost = imbalance * (1.0 - gathered) / double(ranks) + gathered;
+    if (cost <= best_cost) {
+      best = levels;
+      best_cost = cost;
+    }
+  }
+  return best;
+}
+
+Decomposition::Decomposition(const GridDims& dims, const std::vector<std::uint8_t>& tissue, int ranks,
+                             int aligned_levels)
+    : aligned_levels_(aligned_levels) {
   if (ranks < 1) throw InputError("the number of ranks must be at least 1");
   if (ranks > dims.nz)
     throw InputError(fmt::format("{} ranks cannot share {} z-planes: every rank needs at least one plane of the "
                                  "grid (run on at most {} ranks or refine grid.shape along z)",
                                  ranks, dims.nz, dims.nz));
+  if (aligned_levels < 0 || aligned_levels > 20) throw std::invalid_argument("aligned_levels out of range");
+  const int a = 1 << aligned_levels;  // the cuts are multiples of a
+  if ((long long)(ranks - 1) * a > dims.nz - 1)
+    throw std::invalid_argument(
+        fmt::format("{} z-planes cannot be cut into {} slabs at multiples of {}", dims.nz, ranks, a));
   const std::size_t plane = std::size_t(dims.nx) * std::size_t(dims.ny);
   std::vector<long long> tissue_in(std::size_t(dims.nz), 0);
   for (int k = 0; k < dims.nz; ++k)
@@ -28,10 +58,11 @@ Decomposition::Decomposition(const GridDims& dims, const std::vector<std::uint8_
   cut.back() = dims.nz;
   for (int r = 1; r < ranks; ++r) {
     const double target = total * double(r) / double(ranks);
-    // The cut whose prefix weight is closest to the target, leaving at least one plane to every rank.
-    const int lo = cut[std::size_t(r) - 1] + 1, hi = dims.nz - (ranks - r);
+    // The cut (a multiple of a) whose prefix weight is closest to the target, leaving at least a
+    // planes to every rank but the last, and one plane to that.
+    const int lo = cut[std::size_t(r) - 1] + a, hi = (dims.nz - 1 - (ranks - 1 - r) * a) / a * a;
     int best = lo;
-    for (int k = lo; k <= hi; ++k)
+    for (int k = lo; k <= hi; k += a)
       if (std::abs(prefix[std::size_t(k)] - target) < std::abs(prefix[std::size_t(best)] - target)) best = k;
     cut[std::size_t(r)] = best;
   }

@@ -107,6 +107,18 @@ class MpiRanks final : public RankGroup, public HaloExchange {
     return total;
   }
 
+  void allgather(void* data, const std::vector<std::size_t>& bytes) override {
+    const std::size_t ranks = std::size_t(size_);
+    std::vector<int> counts(ranks), offsets(ranks, 0);
+    for (std::size_t r = 0; r < ranks; ++r) counts[r] = int(bytes.at(r));
+    for (std::size_t r = 1; r < ranks; ++r) offsets[r] = offsets[r - 1] + counts[r - 1];
+    check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, counts.data(), offsets.data(), MPI_BYTE, comm_),
+          "MPI_Allgatherv");
+    // Counted with the halo traffic: this rank's block to each other rank.
+    messages_ += size_ - 1;
+    bytes_ += (long long)bytes[std::size_t(rank_)] * (size_ - 1);
+  }
+
   void gather(const float* local, std::size_t count, float* gathered, const std::vector<std::size_t>& counts) override {
     gather_to_root(local, count, gathered, counts, MPI_FLOAT);
   }

@@ -20,6 +20,7 @@
 // their operator in the same five-array form with α and β folded in (α = 0, β = 1, diag = the
 // coarse shift), so one functor serves all levels.
 #include <cstdint>
+#include <vector>
 
 #include "kernels/cell/diffusion.hpp"
 
@@ -159,6 +160,19 @@ struct RowDot {
 // the re-discretised operator for uniform D, while the sums keep the mask and the D jumps the
 // fine grid sees. Every coarse operator is again symmetric positive definite, so the V-cycle with
 // symmetric smoothing is a valid CG preconditioner.
+// The coarse grids of the hierarchy of a grid (level 1 first): halve (rounding up) until no extent
+// exceeds `coarsest_extent`. Coarse plane K holds the fine planes 2K and 2K + 1 (if it exists), so
+// the planes [z0, z1) of a grid with z0 even coarsen to the planes [z0 / 2, ceil(z1 / 2)).
+constexpr int multigrid_coarsest_extent = 4;
+inline std::vector<GridDims> multigrid_coarse_dims(GridDims d) {
+  std::vector<GridDims> coarse;
+  while (d.nx > multigrid_coarsest_extent || d.ny > multigrid_coarsest_extent || d.nz > multigrid_coarsest_extent) {
+    d = GridDims{(d.nx + 1) / 2, (d.ny + 1) / 2, (d.nz + 1) / 2};
+    coarse.push_back(d);
+  }
+  return coarse;
+}
+
 struct CoarsenOperator {
   ShiftedOperator fine;
   MutableOperatorView coarse;
@@ -233,6 +247,33 @@ struct RedBlackRelax {
     if (((i + j + k) & 1) != colour) return;
     const VoxelIndex v = a.op.dims.index(i, j, k);
     if (a.tissue[v]) x[v] += (b[v] - a.apply(x, v)) / a.diagonal(v);
+  }
+};
+
+// y = x over a grid (the owned planes of a gathered level, back into a slab's vector).
+struct CopyVector {
+  GridDims dims;
+  const double* x;
+  double* y;
+  CORDSIM_HD void operator()(int i, int j, int k) const {
+    const VoxelIndex v = dims.index(i, j, k);
+    y[v] = x[v];
+  }
+};
+
+// A level's operator arrays and tissue copied into another array of the same dims (a slab's fine
+// operator into its planes of the whole grid, before they are gathered).
+struct CopyOperator {
+  OperatorView from;
+  const std::uint8_t* from_tissue;
+  MutableOperatorView to;
+  std::uint8_t* to_tissue;
+  CORDSIM_HD void operator()(int i, int j, int k) const {
+    const VoxelIndex v = from.dims.index(i, j, k);
+    for (int d = 0; d < 3; ++d) to.g[d][v] = from.g[d][v];
+    to.diag[v] = from.diag[v];
+    to.rhs[v] = from.rhs[v];
+    to_tissue[v] = from_tissue[v];
   }
 };
 

@@ -7,8 +7,8 @@
                 (explicit integrators: same operator, same per-voxel arithmetic, totals summed
                 in the serial row order);
   --rtol R      fields within R of the serial field's largest value per frame, totals within R
-                (implicit integrators: CG's dot products add in another order, and multigrid
-                becomes block-Jacobi over the slabs, so iterates agree to the solver tolerance).
+                (implicit integrators: CG's dot products add in another order, so iterates agree
+                to the solver tolerance).
 
 Checkpoint/restart across rank counts (docs/parallel.md): with --stop-at T or --signal-after TEXT
 the run is first stopped on --stop-ranks M ranks (default 4), and each N then resumes a copy of
@@ -18,6 +18,10 @@ that stopped run; the resumed outputs are compared with the uninterrupted serial
   --signal-after TEXT  once TEXT appears in the M-rank run's output, SIGUSR1 is sent to one rank
                        (rank 1, not rank 0), which must make every rank checkpoint at the same step
                        and exit 4 together.
+
+--iterations-within N: the CG iterations of every species in each output interval (solver_log.csv)
+must be those of the serial run within N per solve (the multigrid V-cycle on slabs is the serial
+one, so only the rounding of the dot products may move a stopping decision).
 
 --set KEY=VALUE (repeatable) is passed to every run, the serial one included; --env NAME=VALUE
 (repeatable) is set for the mpirun runs.
@@ -32,7 +36,8 @@ Output (cordsim.h5 written collectively with parallel HDF5, or gathered to rank 
 
 Usage: mpi_run_check.py CORDSIM MPIEXEC SCENARIO WORKDIR (--exact | --rtol R) [--set K=V ...]
                         [--env K=V ...] [--stop-at T | --signal-after TEXT] [--stop-ranks M]
-                        [--output-path collective|gathered] [--also-gathered] [--h5diff PATH] NP [NP ...]
+                        [--output-path collective|gathered] [--also-gathered] [--h5diff PATH]
+                        [--iterations-within N] NP [NP ...]
 """
 import argparse
 import csv
@@ -76,6 +81,33 @@ def budget(path):
     with open(path) as f:
         rows = list(csv.reader(f))
     return rows[0], np.array([[float(v) for v in r] for r in rows[1:]])
+
+
+def solver_log(path):
+    """{column: [values per row]} of solver_log.csv."""
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    return {name: [float(r[i]) for r in rows[1:]] for i, name in enumerate(rows[0])}
+
+
+def compare_iterations(what, out, work, within):
+    """CG iterations per species and output interval against the serial run; returns mismatches."""
+    ref, got = solver_log(f"{work}/serial/solver_log.csv"), solver_log(f"{out}/solver_log.csv")
+    if sorted(ref) != sorted(got) or len(ref["time_s"]) != len(got["time_s"]):
+        sys.exit(f"FAIL: {what}: solver_log.csv has another layout")
+    failures = 0
+    for column in (c for c in ref if c.endswith("_cg_iterations")):
+        species = column[: -len("_cg_iterations")]
+        solves = ref[f"{species}_solves"]
+        pairs = list(zip(ref[column], got[column]))
+        print(f"{what}: {species} CG iterations per output interval: serial {[int(x) for x, _ in pairs]}, "
+              f"here {[int(y) for _, y in pairs]}")
+        for (x, y), n in zip(pairs, solves):
+            if abs(x - y) > within * n:
+                print(f"FAIL: {what}: {species}: {int(y)} CG iterations for {int(n)} solves, serial {int(x)} "
+                      f"(bound ±{within} per solve)")
+                failures += 1
+    return failures
 
 
 def descendants(root):
@@ -216,6 +248,7 @@ def main():
     parser.add_argument("--output-path", choices=["collective", "gathered"])
     parser.add_argument("--also-gathered", action="store_true")
     parser.add_argument("--h5diff")
+    parser.add_argument("--iterations-within", type=int)
     parser.add_argument("ranks", type=int, nargs="+")
     a = parser.parse_intermixed_args()
     exe, mpiexec, work, rtol = a.exe, a.mpiexec, a.work, a.rtol
@@ -291,6 +324,8 @@ def main():
         what = f"np {n}" + (f" ({path} output)" if n > 1 and path else "") + \
             (f" (resumed from {a.stop_ranks} ranks)" if restart else "")
         failures += compare(what, out, work, reference, ref_header, ref_budget, rtol, a.h5diff)
+        if a.iterations_within is not None:
+            failures += compare_iterations(what, out, work, a.iterations_within)
     if failures:
         sys.exit(f"FAIL: {failures} mismatches")
     print("PASS")

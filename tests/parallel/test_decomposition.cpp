@@ -1,11 +1,17 @@
 // Slab decomposition (host/parallel/decomposition.hpp): slabs balanced by tissue voxels, every
-// rank at least one plane, ghost planes, and the slicing of a problem. The decomposed runs
+// rank at least one plane, ghost planes, the cuts aligned for the multigrid levels, and the slicing
+// of a problem. The decomposed runs
 // themselves are tested under mpirun (label mpi, tests/parallel/mpi_run_check.py).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 
 #include "host/parallel/decomposition.hpp"
+#include "kernels/cell/linear_solver.hpp"
 #include "host/parallel/ranks.hpp"
 
 using namespace cordsim;
@@ -118,6 +124,106 @@ TEST(Decomposition, SlicePlanesKeepsThePlanesOfEveryArray) {
     EXPECT_EQ(slab.species[0].diffusivity[2][v], float(v + 6));
     EXPECT_EQ(slab.species[0].initial[v], float(106 + v));
   }
+}
+
+TEST(Decomposition, MultigridAlignedLevelsWeighTheVCycleAgainstTheImbalance) {
+  // Uniform tissue: the L of least V-cycle work per rank, imbalance(L) (1 − 8^−L) / ranks + 8^−L.
+  const auto uniform = [](const GridDims& d) { return std::vector<std::uint8_t>(std::size_t(d.size()), 1); };
+  const GridDims d26{24, 22, 26};
+  EXPECT_EQ(multigrid_aligned_levels(d26, uniform(d26), 1), 0);
+  EXPECT_EQ(multigrid_aligned_levels(d26, uniform(d26), 2), 2);  // cuts at 12 (L = 3: 8 or 16, 1.23)
+  EXPECT_EQ(multigrid_aligned_levels(d26, uniform(d26), 4), 3);  // cuts 8, 16, 24: imbalance 1.23
+  const GridDims d41{32, 28, 41};                                 // depth 4 (nz 21, 11, 6, 3)
+  EXPECT_EQ(multigrid_aligned_levels(d41, uniform(d41), 3), 4);  // the coarsest level gathered
+  // Cuts must fit: 4 planes on 4 ranks, L = 1 would need cuts at 2, 4, 6.
+  const GridDims d4{32, 28, 4};
+  EXPECT_EQ(multigrid_aligned_levels(d4, uniform(d4), 2), 1);
+  EXPECT_EQ(multigrid_aligned_levels(d4, uniform(d4), 4), 0);
+  // Every choice keeps the imbalance within 0.25 of the unaligned one.
+  for (const GridDims& d : {d26, d41, GridDims{8, 8, 400}})
+    for (int ranks = 2; ranks <= 8; ++ranks) {
+      const std::vector<std::uint8_t> t = uniform(d);
+      const int levels = multigrid_aligned_levels(d, t, ranks);
+      EXPECT_LE(levels, int(multigrid_coarse_dims(d).size()));
+      EXPECT_LE(Decomposition(d, t, ranks, levels).imbalance(), Decomposition(d, t, ranks).imbalance() + 0.25);
+    }
+}
+
+TEST(Decomposition, AlignedCutsAreMultiplesOfTwoToTheLevelsAndStayBalanced) {
+  // A cord-like tissue profile along z: a thin thoracic cord with cervical and lumbar
+  // enlargements, 150 planes of 40 × 40 voxels.
+  const GridDims d{40, 40, 150};
+  std::vector<int> profile(150);
+  long long total = 0;
+  int widest = 0;
+  for (int k = 0; k < 150; ++k) {
+    const double area =
+        400 + 500 * std::exp(-std::pow((k - 30) / 12.0, 2)) + 600 * std::exp(-std::pow((k - 115) / 10.0, 2));
+    profile[std::size_t(k)] = int(area);
+    total += int(area);
+    widest = std::max(widest, int(area));
+  }
+  const std::vector<std::uint8_t> tissue = mask(d, profile);
+  for (int ranks = 2; ranks <= 9; ++ranks) {
+    const int levels = multigrid_aligned_levels(d, tissue, ranks);
+    const int a = 1 << levels;
+    const Decomposition plain(d, tissue, ranks);
+    const Decomposition aligned(d, tissue, ranks, levels);
+    expect_contiguous(aligned, d.nz);
+    EXPECT_EQ(aligned.aligned_levels(), levels);
+    for (int r = 0; r < ranks; ++r) {
+      const Slab& s = aligned.slab(r);
+      EXPECT_EQ(s.z_begin % a, 0) << ranks << " ranks, rank " << r;
+      if (r + 1 < ranks) {
+        EXPECT_GE(s.planes(), a) << ranks << " ranks, rank " << r;
+      }
+    }
+    // The stated bound: each cut moves by at most half an aligned block of planes.
+    const double bound = 1.0 + double(ranks) * a * widest / double(total);
+    EXPECT_LE(aligned.imbalance(), bound) << ranks << " ranks, alignment " << a;
+    EXPECT_LE(plain.imbalance(), 1.0 + double(ranks) * widest / double(total)) << ranks << " ranks";
+    std::printf("%d ranks: alignment %d, imbalance %.3f (unaligned %.3f, bound %.3f)\n", ranks, a,
+                aligned.imbalance(), plain.imbalance(), bound);
+  }
+}
+
+TEST(Decomposition, AlignedSlabsCoarsenToTheOneRankCoarsePlanes) {
+  // Rank r's planes [z0, z1) of level l become [z0 / 2, ceil(z1 / 2)) of level l + 1: with the cuts
+  // multiples of 2^L these are consecutive, cover the one-rank coarse grid (odd nz included) and
+  // every rank keeps at least one plane of every distributed level.
+  for (const int nz : {26, 41, 63, 64, 97}) {
+    const GridDims d{16, 16, nz};
+    const std::vector<std::uint8_t> tissue = mask(d, std::vector<int>(std::size_t(nz), 200));
+    for (int ranks = 2; ranks <= 4; ++ranks) {
+      const int levels = multigrid_aligned_levels(d, tissue, ranks);
+      const Decomposition dec(d, tissue, ranks, levels);
+      const std::vector<GridDims> coarse = multigrid_coarse_dims(d);
+      std::vector<int> begin, end;
+      for (const Slab& s : dec.slabs()) {
+        begin.push_back(s.z_begin);
+        end.push_back(s.z_end);
+      }
+      for (int l = 1; l <= levels; ++l) {
+        for (int r = 0; r < ranks; ++r) {
+          EXPECT_EQ(begin[std::size_t(r)] % 2, 0) << "nz " << nz << ", level " << l - 1;
+          begin[std::size_t(r)] /= 2;
+          end[std::size_t(r)] = (end[std::size_t(r)] + 1) / 2;
+        }
+        for (int r = 0; r < ranks; ++r) {
+          EXPECT_EQ(begin[std::size_t(r)], r == 0 ? 0 : end[std::size_t(r) - 1]) << "nz " << nz << ", level " << l;
+          EXPECT_GE(end[std::size_t(r)] - begin[std::size_t(r)], 1) << "nz " << nz << ", level " << l;
+        }
+        EXPECT_EQ(end.back(), coarse[std::size_t(l) - 1].nz) << "nz " << nz << ", level " << l;
+      }
+    }
+  }
+}
+
+TEST(Decomposition, AnAlignmentThePlanesCannotGiveIsRefused) {
+  const GridDims d{3, 3, 8};
+  EXPECT_THROW(Decomposition(d, mask(d, std::vector<int>(8, 9)), 3, 2), std::invalid_argument);  // cuts 4, 8?
+  const Decomposition two(d, mask(d, std::vector<int>(8, 9)), 2, 2);
+  EXPECT_EQ(two.slab(0).z_end, 4);
 }
 
 TEST(Decomposition, WithoutALauncherThereIsOneRank) {
