@@ -101,6 +101,9 @@ class CheckpointReader {
   std::string text(const std::string& name) const;
   std::vector<std::string> texts(const std::string& name) const;
   std::vector<double> doubles(const std::string& name) const;
+  // Values [begin, begin + count) of a float64 item (a rank's share of the ALS cell states); throws
+  // InputError when the item has fewer, or its size is not `size`.
+  std::vector<double> doubles(const std::string& name, std::size_t size, std::size_t begin, std::size_t count) const;
   std::vector<std::int64_t> integers(const std::string& name) const;
   // A grid field of exactly `size` values, converted to T (float or double) if stored otherwise.
   template <class T = float>
