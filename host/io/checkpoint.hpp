@@ -21,7 +21,8 @@
 //                     count and resumes on any other (docs/parallel.md)
 //   /state/...        the run's own items: the stepper (time, stencil sweeps, an output interval
 //                     left part-way), the output schedule, the solver log text; for the ALS model
-//                     the cell states and voxel inputs (float64), the systemic pools, the pending
+//                     the cell states and voxel inputs (float64, in grid order of the tissue
+//                     voxels, gathered from every rank), the systemic pools, the pending
 //                     events and their resolved times, the milestones, and the readout tables
 //                     accumulated so far (host/model/als_run.cpp).
 #include <array>
