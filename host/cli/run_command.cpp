@@ -3,7 +3,8 @@
 // (host/parallel/ranks.hpp) every rank builds the problem, keeps its slab of z-planes
 // (host/parallel/decomposition.hpp) and advances it on its own back end; rank 0 gathers the fields
 // and writes the output and the checkpoints, which hold the whole grid, so that a run resumes on
-// any number of ranks (docs/parallel.md).
+// any number of ranks (docs/parallel.md). The ALS model runs the same way: each rank holds the cell
+// states of its planes (host/model/als_run.hpp).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -277,10 +278,6 @@ int run(const RunOptions& options) {
       options.scenario_path.empty()
           ? parse_scenario(build_info::demo_scenario, "<built-in demo>", options.overrides)
           : load_scenario(options.scenario_path, options.overrides);
-  if (ranks && scenario.model)
-    throw InputError(fmt::format("the ALS model runs on one rank in this version: its per-voxel cell states are "
-                                 "not decomposed yet; run '{}' without mpirun or with -np 1 ({} ranks were started)",
-                                 scenario.name, ranks->size()));
   fs::path out_dir =
       options.out_dir.empty() ? fs::path(scenario.name + "_out") : fs::path(options.out_dir);
   const CheckpointSettings settings = checkpoint_settings(scenario, options);
@@ -366,7 +363,8 @@ int run(const RunOptions& options) {
                             wall_before);
     if (checkpoint) checkpoints.resumed_from(*checkpoint);
     if (!options.resume_hint.empty()) checkpoints.set_resume_command(options.resume_hint);
-    ProgressReporter progress(scenario.run.duration_s, ProgressReporter::stdout_is_terminal());
+    if (ranks) checkpoints.set_ranks(ranks->size(), [ranks](long long v) { return ranks->largest(v); });
+    ProgressReporter progress(scenario.run.duration_s, root && ProgressReporter::stdout_is_terminal());
     if (checkpoint) progress.starting_at(start_s, long(checkpoint->integer("state/als/stencil_sweeps")));
     AlsRunOptions als;
     als.out_dir = out_dir;
@@ -376,6 +374,12 @@ int run(const RunOptions& options) {
     als.before_commit = options.before_commit;
     als.checkpoints = &checkpoints;
     als.resume = checkpoint ? &*checkpoint : nullptr;
+    if (ranks) {
+      als.ranks = ranks;
+      als.decomposition = &decomposition;
+      als.slab = &slab_problem;
+      als.collective_output = collective_output;
+    }
     AlsRunResult result;
     try {
       result = run_als_model(scenario, problem, *backend, als);
@@ -384,8 +388,8 @@ int run(const RunOptions& options) {
       rethrow_with_checkpoint(checkpoints);
     }
     progress.clear();
-    if (result.stopped) return stopped(checkpoints, nullptr);
-    announce_paraview_files(result.xdmf);
+    if (result.stopped) return stopped(checkpoints, ranks);
+    if (root) announce_paraview_files(result.xdmf);
     return exit_ok;
   }
   // A resumed run's fields come from the checkpoint: the quasi-steady species are not solved first.

@@ -355,6 +355,27 @@ std::vector<double> CheckpointReader::doubles(const std::string& name) const {
   return impl_->read<double>(name, H5T_NATIVE_DOUBLE);
 }
 
+std::vector<double> CheckpointReader::doubles(const std::string& name, std::size_t size, std::size_t begin,
+                                              std::size_t count) const {
+  const Impl& m = *impl_;
+  hsize_t n = 0;
+  Handle d = m.open(name, &n);
+  if (n != hsize_t(size)) m.fail(fmt::format("item '{}' has {} values, expected {}", name, n, size));
+  if (begin + count > size)
+    throw std::invalid_argument(fmt::format("CheckpointReader::doubles: values [{}, {}) of {}", begin, begin + count,
+                                            size));
+  std::vector<double> values(count);
+  if (count == 0) return values;
+  Handle space(H5Dget_space(d.get()), H5Sclose);
+  const hsize_t start[1] = {hsize_t(begin)}, length[1] = {hsize_t(count)};
+  Handle memory(H5Screate_simple(1, length, nullptr), H5Sclose);
+  if (!space.valid() || !memory.valid() ||
+      H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, length, nullptr) < 0 ||
+      H5Dread(d.get(), H5T_NATIVE_DOUBLE, memory.get(), space.get(), H5P_DEFAULT, values.data()) < 0)
+    m.fail(fmt::format("cannot read values [{}, {}) of item '{}'", begin, begin + count, name));
+  return values;
+}
+
 std::vector<std::int64_t> CheckpointReader::integers(const std::string& name) const {
   return impl_->read<std::int64_t>(name, H5T_NATIVE_INT64);
 }

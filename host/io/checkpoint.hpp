@@ -21,7 +21,8 @@
 //                     count and resumes on any other (docs/parallel.md)
 //   /state/...        the run's own items: the stepper (time, stencil sweeps, an output interval
 //                     left part-way), the output schedule, the solver log text; for the ALS model
-//                     the cell states and voxel inputs (float64), the systemic pools, the pending
+//                     the cell states and voxel inputs (float64, in grid order of the tissue
+//                     voxels, gathered from every rank), the systemic pools, the pending
 //                     events and their resolved times, the milestones, and the readout tables
 //                     accumulated so far (host/model/als_run.cpp).
 #include <array>
@@ -101,6 +102,9 @@ class CheckpointReader {
   std::string text(const std::string& name) const;
   std::vector<std::string> texts(const std::string& name) const;
   std::vector<double> doubles(const std::string& name) const;
+  // Values [begin, begin + count) of a float64 item (a rank's share of the ALS cell states); throws
+  // InputError when the item has fewer, or its size is not `size`.
+  std::vector<double> doubles(const std::string& name, std::size_t size, std::size_t begin, std::size_t count) const;
   std::vector<std::int64_t> integers(const std::string& name) const;
   // A grid field of exactly `size` values, converted to T (float or double) if stored otherwise.
   template <class T = float>

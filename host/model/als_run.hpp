@@ -19,6 +19,8 @@ namespace cordsim {
 
 class Checkpoints;
 class CheckpointReader;
+class Decomposition;
+class RankGroup;
 
 struct AlsRunResult {
   std::filesystem::path xdmf;  // committed output
@@ -35,6 +37,15 @@ struct AlsRunOptions {
   // whether to stop; nullptr: none. `resume`: continue from this checkpoint (its OUT.partial).
   Checkpoints* checkpoints = nullptr;
   const CheckpointReader* resume = nullptr;
+  // A decomposed run (docs/parallel.md, "The ALS model across ranks"): the ranks, the slabs, this
+  // rank's slab of the problem (ghost planes included, as the back end holds it) and whether the
+  // ranks write cordsim.h5 collectively. Each rank holds and advances the cell states of its own
+  // planes; every global sum adds the ranks' terms in grid order, so that every rank computes the
+  // same readouts, milestones and events. Null: one rank.
+  RankGroup* ranks = nullptr;
+  const Decomposition* decomposition = nullptr;
+  const Problem* slab = nullptr;
+  bool collective_output = false;
 };
 
 AlsRunResult run_als_model(const Scenario& scenario, const Problem& problem, Backend& backend,

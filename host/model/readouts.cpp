@@ -40,6 +40,36 @@ struct Correlation {
   }
 };
 
+// The accumulators of a readout as one vector of doubles, so that a decomposed run can pass them
+// from rank to rank (TissueModel::sum_over_ranks) and add every term in the serial order:
+// `Pack<true>` stores them into the vector, `Pack<false>` loads them from it.
+template <bool store>
+struct Pack {
+  std::vector<double>& v;
+  std::size_t at = 0;
+  void operator()(double& x) {
+    if (at >= v.size()) v.resize(at + 1, 0.0);
+    if (store)
+      v[at] = x;
+    else
+      x = v[at];
+    ++at;
+  }
+  void operator()(Mean& m) {
+    (*this)(m.sum);
+    (*this)(m.count);
+  }
+  void operator()(Correlation& c) {
+    for (double* x : {&c.n, &c.sx, &c.sy, &c.sxx, &c.syy, &c.sxy}) (*this)(*x);
+  }
+  void operator()(std::vector<double>& xs) {
+    for (double& x : xs) (*this)(x);
+  }
+  void operator()(std::vector<Mean>& ms) {
+    for (Mean& m : ms) (*this)(m);
+  }
+};
+
 }  // namespace
 
 double locomotor_score(const ModelSettings& s, double f) {
@@ -57,19 +87,19 @@ Readouts::Readouts(const Problem& problem, const TissueModel& model) : problem_(
   const GridSpec& g = problem.labels.grid;
   voxel_mm3_ = g.spacing_um[0] * g.spacing_um[1] * g.spacing_um[2] * 1e-9;
   for (const CordSegment& s : problem.labels.segments) segment_length_um_.push_back(s.z_end_um - s.z_begin_um);
-  const double midline = g.origin_um[0] + 0.5 * g.shape[0] * g.spacing_um[0];
-  for (std::size_t n = 0; n < model.tissue_voxels(); ++n) {
-    const std::uint32_t v = model.voxel(n);
-    const int i = int(v % std::uint32_t(g.shape[0]));
-    side_.push_back(g.origin_um[0] + (i + 0.5) * g.spacing_um[0] < midline ? 0 : 1);
-    initial_pool_ += model.inputs(n).motor_neurons_initial * voxel_mm3_;
-  }
+  std::vector<double> pool(1, 0.0);
+  model.sum_over_ranks(pool, [&](std::vector<double>& acc) {
+    for (std::size_t n = 0; n < model.tissue_voxels(); ++n) acc[0] += model.inputs(n).motor_neurons_initial * voxel_mm3_;
+  });
+  initial_pool_ = pool[0];
 }
 
 double Readouts::mn_fraction(const TissueModel& model) const {
-  double cells = 0.0;
-  for (std::size_t n = 0; n < model.tissue_voxels(); ++n) cells += model.state(n).motor_neurons * voxel_mm3_;
-  return initial_pool_ > 0 ? cells / initial_pool_ : nan;
+  std::vector<double> cells(1, 0.0);
+  model.sum_over_ranks(cells, [&](std::vector<double>& acc) {
+    for (std::size_t n = 0; n < model.tissue_voxels(); ++n) acc[0] += model.state(n).motor_neurons * voxel_mm3_;
+  });
+  return initial_pool_ > 0 ? cells[0] / initial_pool_ : nan;
 }
 
 ReadoutRow Readouts::measure(double time_s, const TissueModel& model, const SystemicState& systemic,
@@ -79,49 +109,69 @@ ReadoutRow Readouts::measure(double time_s, const TissueModel& model, const Syst
   const TissueModelParams& q = model.params();
   const LabelledGrid& labels = problem_.labels;
   const std::size_t segments = labels.segments.size();
+  const SystemicDrivers drivers = systemic.at(settings, time_s);
   std::vector<double> pool_cells(segments * 2, 0.0);
   double cells = 0.0, msc_cells = 0.0;
   Mean activated_gray, microglia_pools, astro_gray, barrier_gray, barrier_white, adhesion_gray, no_gray, no_white,
       no_pools, tnf_gray, ifn_gray, nrtn_gray, decay_gray, decay_white;
   double no_max = 0.0;
   Correlation astro_microglia;
-  const SystemicDrivers drivers = systemic.at(settings, time_s);
-  for (std::size_t n = 0; n < model.tissue_voxels(); ++n) {
-    const std::uint32_t v = model.voxel(n);
-    const VoxelInputs& in = model.inputs(n);
-    const CellState& s = model.state(n);
-    const std::uint8_t t = labels.tissue[v];
-    const bool gray = is_gray(t);
-    const bool pool = t == std::uint8_t(Tissue::motor_neuron_pool);
-    const double mn = s.motor_neurons * voxel_mm3_;
-    cells += mn;
-    msc_cells += s.msc * voxel_mm3_;
-    if (pool && labels.segment[v] > 0) pool_cells[2 * (labels.segment[v] - 1u) + std::size_t(side_[n])] += mn;
-    no_max = std::max(no_max, double(no[v]));
-    const SpeciesTerms terms = species_terms(q, in, drivers, s);
-    if (gray) {
-      activated_gray.add(microglia_density(q, in, s) * s.microglia);
-      astro_gray.add(s.astrocytes);
-      barrier_gray.add(s.barrier);
-      adhesion_gray.add(s.adhesion);
-      no_gray.add(no[v]);
-      tnf_gray.add(tnf[v] * 1e3);
-      ifn_gray.add(ifn[v] * 1e3);
-      nrtn_gray.add(nrtn[v] * 1e3);
-      decay_gray.add(terms.no_decay);
-    } else {
-      barrier_white.add(s.barrier);
-      no_white.add(no[v]);
-      decay_white.add(terms.no_decay);
+  // Summed over every rank's voxels in grid order: this rank continues the sums of the ranks below.
+  // The loop is the one-rank loop on plain local accumulators, loaded before it and stored after:
+  // with -march=native the compiler fuses some multiply-adds (FMA), and a loop of another shape
+  // (e.g. adding into the vector directly) fuses others and changes the last bits.
+  const auto pack = [&](auto&& p) {
+    p(pool_cells);
+    for (double* x : {&cells, &msc_cells, &no_max}) p(*x);
+    for (Mean* m : {&activated_gray, &microglia_pools, &astro_gray, &barrier_gray, &barrier_white, &adhesion_gray,
+                    &no_gray, &no_white, &no_pools, &tnf_gray, &ifn_gray, &nrtn_gray, &decay_gray, &decay_white})
+      p(*m);
+    p(astro_microglia);
+  };
+  std::vector<double> sums;
+  pack(Pack<true>{sums});
+  model.sum_over_ranks(sums, [&](std::vector<double>& a) {
+    pack(Pack<false>{a});
+    for (std::size_t n = 0; n < model.tissue_voxels(); ++n) {
+      const std::uint32_t v = model.voxel(n);         // into the fields
+      const std::size_t gv = model.global_voxel(n);  // into the labels
+      const VoxelInputs& in = model.inputs(n);
+      const CellState& s = model.state(n);
+      const std::uint8_t t = labels.tissue[gv];
+      const bool gray = is_gray(t);
+      const bool pool = t == std::uint8_t(Tissue::motor_neuron_pool);
+      const double mn = s.motor_neurons * voxel_mm3_;
+      cells += mn;
+      msc_cells += s.msc * voxel_mm3_;
+      if (pool && labels.segment[gv] > 0) pool_cells[2 * (labels.segment[gv] - 1u) + std::size_t(model.side(n))] += mn;
+      no_max = std::max(no_max, double(no[v]));
+      const SpeciesTerms terms = species_terms(q, in, drivers, s);
+      if (gray) {
+        activated_gray.add(microglia_density(q, in, s) * s.microglia);
+        astro_gray.add(s.astrocytes);
+        barrier_gray.add(s.barrier);
+        adhesion_gray.add(s.adhesion);
+        no_gray.add(no[v]);
+        tnf_gray.add(tnf[v] * 1e3);
+        ifn_gray.add(ifn[v] * 1e3);
+        nrtn_gray.add(nrtn[v] * 1e3);
+        decay_gray.add(terms.no_decay);
+      } else {
+        barrier_white.add(s.barrier);
+        no_white.add(no[v]);
+        decay_white.add(terms.no_decay);
+      }
+      if (pool) {
+        microglia_pools.add(s.microglia);
+        no_pools.add(no[v]);
+      }
+      // Mutant-free astrocytes against activated microglia, over the ventral horns (Yamanaka 2008).
+      if (t == std::uint8_t(Tissue::ventral_horn) || pool)
+        astro_microglia.add((1.0 - in.sod1_astrocytes) * in.astrocytes, microglia_density(q, in, s) * s.microglia);
     }
-    if (pool) {
-      microglia_pools.add(s.microglia);
-      no_pools.add(no[v]);
-    }
-    // Mutant-free astrocytes against activated microglia, over the ventral horns (Yamanaka 2008).
-    if (t == std::uint8_t(Tissue::ventral_horn) || pool)
-      astro_microglia.add((1.0 - in.sod1_astrocytes) * in.astrocytes, microglia_density(q, in, s) * s.microglia);
-  }
+    pack(Pack<true>{a});
+  });
+  pack(Pack<false>{sums});
   const double f = initial_pool_ > 0 ? cells / initial_pool_ : nan;
   ReadoutRow row = {{"time_d", time_s / 86400.0},
                     {"mn_fraction", f},
@@ -160,21 +210,35 @@ ReadoutRow Readouts::measure(double time_s, const TissueModel& model, const Syst
   return row;
 }
 
-ReadoutRow Readouts::evans_blue(const std::vector<float>& eb) const {
+ReadoutRow Readouts::evans_blue(const TissueModel& model, const std::vector<float>& eb) const {
   const LabelledGrid& labels = problem_.labels;
   Mean gray, white;
   std::vector<Mean> per_segment(labels.segments.size());
-  for (std::size_t v = 0; v < eb.size(); ++v) {
-    const std::uint8_t t = labels.tissue[v];
-    if (!is_parenchyma(t)) continue;
-    const double ug = evans_blue_ug_per_g(eb[v]);
-    if (is_gray(t)) {
-      gray.add(ug);
-      if (labels.segment[v] > 0) per_segment[labels.segment[v] - 1u].add(ug);
-    } else {
-      white.add(ug);
+  const auto pack = [&](auto&& p) {
+    p(gray);
+    p(white);
+    p(per_segment);
+  };
+  std::vector<double> sums;
+  pack(Pack<true>{sums});
+  // This rank's planes of the field, in grid order, continuing the sums of the ranks below.
+  model.sum_over_ranks(sums, [&](std::vector<double>& a) {
+    pack(Pack<false>{a});
+    for (std::size_t v = model.owned_begin(); v < model.owned_end(); ++v) {
+      const std::size_t gv = v + model.array_offset();
+      const std::uint8_t t = labels.tissue[gv];
+      if (!is_parenchyma(t)) continue;
+      const double ug = evans_blue_ug_per_g(eb[v]);
+      if (is_gray(t)) {
+        gray.add(ug);
+        if (labels.segment[gv] > 0) per_segment[labels.segment[gv] - 1u].add(ug);
+      } else {
+        white.add(ug);
+      }
     }
-  }
+    pack(Pack<true>{a});
+  });
+  pack(Pack<false>{sums});
   ReadoutRow row = {{"eb_gray_ug_per_g", gray.value()}, {"eb_white_ug_per_g", white.value()}};
   for (std::size_t k = 0; k < per_segment.size(); ++k)
     row.emplace_back("eb_gray_" + labels.segments[k].name + "_ug_per_g", per_segment[k].value());

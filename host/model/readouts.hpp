@@ -23,6 +23,9 @@ double locomotor_score(const ModelSettings& settings, double mn_fraction);
 // 1.04 g/mL).
 double evans_blue_ug_per_g(double nM);
 
+// Every sum runs over all ranks' voxels in grid order (TissueModel::sum_over_ranks), so a
+// decomposed run gets the one-rank value, bit for bit, for the same fields and states; every
+// rank gets the same row.
 class Readouts {
  public:
   Readouts(const Problem& problem, const TissueModel& model);
@@ -34,15 +37,15 @@ class Readouts {
                      const std::vector<float>& no, const std::vector<float>& tnf, const std::vector<float>& ifn,
                      const std::vector<float>& nrtn) const;
 
-  // Evans Blue per region after an assay: gray, white, and gray per segment (µg/g).
-  ReadoutRow evans_blue(const std::vector<float>& eb) const;
+  // Evans Blue per region after an assay: gray, white, and gray per segment (µg/g). `eb` is the
+  // field on the model's grid arrays (the rank's slab on a decomposed run).
+  ReadoutRow evans_blue(const TissueModel& model, const std::vector<float>& eb) const;
 
  private:
   const Problem& problem_;
   double voxel_mm3_ = 0.0;
   double initial_pool_ = 0.0;  // cells in all MN pools
   std::vector<double> segment_length_um_;
-  std::vector<int> side_;      // per tissue voxel: 0 left, 1 right of the midline
 };
 
 }  // namespace cordsim

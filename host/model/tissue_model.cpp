@@ -60,8 +60,9 @@ SystemicDrivers SystemicState::average_and_advance(const ModelSettings& settings
   return d;
 }
 
-TissueModel::TissueModel(const Scenario& scenario, const Problem& problem)
-    : spec_(*scenario.model), params_(scenario.model->params), grid_voxels_(problem.tissue.size()) {
+TissueModel::TissueModel(const Scenario& scenario, const Problem& problem, const ModelPlanes& planes)
+    : spec_(*scenario.model), params_(scenario.model->params), grid_voxels_(problem.tissue.size()),
+      running_sum_(planes.running_sum) {
   const ModelSpeciesIndex index = model_species_index(scenario);
   // The NO decay of the species table is the parenchymal part; capillaries add theirs per voxel.
   params_.no_parenchymal_decay = scenario.species[std::size_t(index.no)].decay_per_s;
@@ -70,19 +71,31 @@ TissueModel::TissueModel(const Scenario& scenario, const Problem& problem)
   const LabelledGrid& labels = problem.labels;
   const GridSpec& g = labels.grid;
   const double midline = g.origin_um[0] + 0.5 * g.shape[0] * g.spacing_um[0];
-  horn_initial_.assign(2 * labels.segments.size(), 0.0);
+  const std::size_t plane = std::size_t(g.shape[0]) * std::size_t(g.shape[1]);
+  const std::size_t begin = std::size_t(planes.z_begin) * plane;
+  const std::size_t end = planes.z_end < 0 ? problem.tissue.size() : std::size_t(planes.z_end) * plane;
+  offset_ = std::size_t(planes.first_plane) * plane;
+  if (planes.grid_voxels) grid_voxels_ = planes.grid_voxels;
+  owned_begin_ = begin - offset_;
+  owned_end_ = end - offset_;
   for (std::size_t v = 0; v < problem.tissue.size(); ++v) {
     if (!problem.tissue[v]) continue;
-    voxel_.push_back(std::uint32_t(v));
+    ++global_tissue_voxels_;
+    if (v < begin) ++first_tissue_;
+  }
+  std::vector<double> initial_mn;  // per own tissue voxel, for the horns' initial MNs below
+  for (std::size_t v = begin; v < end; ++v) {
+    if (!problem.tissue[v]) continue;
+    voxel_.push_back(std::uint32_t(v - offset_));
     const std::uint8_t t = labels.tissue[v];
+    const int i = int(v % std::size_t(g.shape[0]));
+    const int side = g.origin_um[0] + (i + 0.5) * g.spacing_um[0] < midline ? 0 : 1;
+    side_.push_back(std::uint8_t(side));
     int horn = -1;
-    if ((t == std::uint8_t(Tissue::ventral_horn) || t == std::uint8_t(Tissue::motor_neuron_pool)) && labels.segment[v] > 0) {
-      const int i = int(v % std::size_t(g.shape[0]));
-      const int side = g.origin_um[0] + (i + 0.5) * g.spacing_um[0] < midline ? 0 : 1;
+    if ((t == std::uint8_t(Tissue::ventral_horn) || t == std::uint8_t(Tissue::motor_neuron_pool)) && labels.segment[v] > 0)
       horn = 2 * (labels.segment[v] - 1) + side;
-      horn_initial_[std::size_t(horn)] += fields.motor_neuron_density[v];
-    }
     horn_.push_back(horn);
+    initial_mn.push_back(fields.motor_neuron_density[v]);
     VoxelInputs in{};
     in.motor_neurons_initial = fields.motor_neuron_density[v];
     in.microglia_baseline = fields.microglia_density[v];
@@ -99,12 +112,20 @@ TissueModel::TissueModel(const Scenario& scenario, const Problem& problem)
     s.wnt = 1.0;
     states_.push_back(s);
   }
+  // MNs per horn, summed over the pool voxels of every rank in grid order.
+  horn_initial_.assign(2 * labels.segments.size(), 0.0);
+  sum_over_ranks(horn_initial_, [&](std::vector<double>& acc) {
+    for (std::size_t n = 0; n < voxel_.size(); ++n)
+      if (horn_[n] >= 0) acc[std::size_t(horn_[n])] += initial_mn[n];
+  });
 }
 
 void TissueModel::update_injury() {
   horn_injury_.assign(horn_initial_.size(), 0.0);
-  for (std::size_t i = 0; i < voxel_.size(); ++i)
-    if (horn_[i] >= 0) horn_injury_[std::size_t(horn_[i])] += states_[i].motor_neurons;
+  sum_over_ranks(horn_injury_, [&](std::vector<double>& acc) {
+    for (std::size_t i = 0; i < voxel_.size(); ++i)
+      if (horn_[i] >= 0) acc[std::size_t(horn_[i])] += states_[i].motor_neurons;
+  });
   for (std::size_t h = 0; h < horn_injury_.size(); ++h)
     horn_injury_[h] = horn_initial_[h] > 0 ? 1.0 - horn_injury_[h] / horn_initial_[h] : 0.0;
 }
@@ -152,6 +173,7 @@ void TissueModel::evans_blue_inputs(double base_decay, std::vector<float>& decay
 
 void TissueModel::excise(const ModelEvent& event) {
   std::mt19937_64 rng(event.seed);
+  rng.discard(first_tissue_);  // the draws of the tissue voxels on the planes below this rank's
   for (VoxelInputs& in : inputs_) {
     const double excised = std::clamp(event.efficiency + event.efficiency_spread * standard_normal(rng), 0.0, 1.0);
     double& mutant = event.cell_type == "astrocytes"      ? in.sod1_astrocytes

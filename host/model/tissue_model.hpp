@@ -9,6 +9,7 @@
 // change on a scale of hours to days, once per slow step, so their update is a small share of a
 // step next to the species solves, which run on the back end.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,13 +37,51 @@ struct SystemicState {
   SystemicDrivers at(const ModelSettings& settings, double t) const;
 };
 
+// Sums over the tissue voxels of every rank in global voxel order (RankGroup::running_sum): `add`
+// adds this rank's terms to the running accumulators `acc`; afterwards every rank holds the sums
+// over all ranks' voxels, added in the serial order.
+using RunningSum = std::function<void(std::vector<double>& acc, const std::function<void(std::vector<double>&)>& add)>;
+
+// The part of the grid a TissueModel holds (docs/parallel.md). One rank: all of it. A decomposed
+// run: the rank's planes [z_begin, z_end), in grid arrays (species fields, their inputs) that
+// begin at plane `first_plane` (the ghost plane below, if any) and hold `grid_voxels` voxels (the
+// slab with its ghost planes); `running_sum` forms the global sums.
+struct ModelPlanes {
+  int z_begin = 0, z_end = -1;  // z_end −1: every plane
+  int first_plane = 0;
+  std::size_t grid_voxels = 0;  // 0: the whole grid
+  RunningSum running_sum;       // null: one rank
+};
+
 class TissueModel {
  public:
-  TissueModel(const Scenario& scenario, const Problem& problem);
+  TissueModel(const Scenario& scenario, const Problem& problem, const ModelPlanes& planes = {});
 
+  // This rank's tissue voxels (all of them on one rank).
   std::size_t tissue_voxels() const { return voxel_.size(); }
-  // Grid index of tissue voxel n.
+  // Tissue voxels of the whole grid, and the global index (in grid order) of this rank's first.
+  std::size_t global_tissue_voxels() const { return global_tissue_voxels_; }
+  std::size_t first_tissue_voxel() const { return first_tissue_; }
+  // Index of tissue voxel n in this rank's grid arrays (the grid index on one rank).
   std::uint32_t voxel(std::size_t n) const { return voxel_[n]; }
+  // This rank's own planes as a range of indices into its grid arrays (ghost planes excluded), and
+  // the grid index of array element 0.
+  std::size_t owned_begin() const { return owned_begin_; }
+  std::size_t owned_end() const { return owned_end_; }
+  std::size_t array_offset() const { return offset_; }
+  // Index of tissue voxel n in the whole grid (e.g. into the labels).
+  std::size_t global_voxel(std::size_t n) const { return std::size_t(voxel_[n]) + offset_; }
+  // Side of the midline of tissue voxel n (0 left, 1 right), and its ventral horn (2·(segment − 1)
+  // + side for ventral-horn and motor-neuron-pool voxels of a segment; else −1).
+  int side(std::size_t n) const { return side_[n]; }
+  int horn(std::size_t n) const { return horn_[n]; }
+  // A sum over every rank's tissue voxels in global voxel order (see RunningSum; on one rank add(acc)).
+  void sum_over_ranks(std::vector<double>& acc, const std::function<void(std::vector<double>&)>& add) const {
+    if (running_sum_)
+      running_sum_(acc, add);
+    else
+      add(acc);
+  }
   const VoxelInputs& inputs(std::size_t n) const { return inputs_[n]; }
   VoxelInputs& inputs(std::size_t n) { return inputs_[n]; }
   const CellState& state(std::size_t n) const { return states_[n]; }
@@ -54,7 +93,8 @@ class TissueModel {
   void advance(const std::vector<float>& no, const std::vector<float>& tnf, const std::vector<float>& ifn,
                const std::vector<float>& nrtn, const SystemicDrivers& drivers, double dt);
 
-  // Sources (nM/s) and decay rates (1/s) of the species on the grid from the current states.
+  // Sources (nM/s) and decay rates (1/s) of the species on the grid (this rank's arrays) from the
+  // current states; the ghost planes are left to the caller (a halo exchange).
   // `base_decay` are the species' own first-order decay rates from the scenario.
   struct SpeciesInputs {
     std::vector<float> no_source, no_decay, tnf_source, ifn_source, nrtn_source;
@@ -65,7 +105,9 @@ class TissueModel {
   void evans_blue_inputs(double base_decay, std::vector<float>& decay, std::vector<float>& source) const;
 
   // Cre excision: each voxel loses a fraction e + spread·z of the cell type's mutant gene (z a
-  // standard normal draw per voxel under the event's seed, clamped to [0, 1]).
+  // standard normal draw per voxel under the event's seed, clamped to [0, 1]). The draws follow the
+  // global tissue-voxel order: a rank skips the draws of the tissue voxels before its planes, so
+  // every voxel gets the same draw for any number of ranks.
   void excise(const ModelEvent& event);
 
   // A state as a grid field (0 outside the tissue) for output.
@@ -80,7 +122,12 @@ class TissueModel {
   ModelSpec spec_;
   TissueModelParams params_;
   std::size_t grid_voxels_ = 0;
+  std::size_t offset_ = 0;                // grid index of this rank's array element 0
+  std::size_t owned_begin_ = 0, owned_end_ = 0;
+  std::size_t first_tissue_ = 0, global_tissue_voxels_ = 0;
+  RunningSum running_sum_;
   std::vector<std::uint32_t> voxel_;
+  std::vector<std::uint8_t> side_;
   std::vector<VoxelInputs> inputs_;
   std::vector<int> horn_;                   // per tissue voxel: its ventral horn (2·segment + side), or −1
   std::vector<double> horn_initial_;        // MNs (cells/mm³ summed over pool voxels) per horn

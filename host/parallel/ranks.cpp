@@ -134,6 +134,14 @@ class MpiRanks final : public RankGroup, public HaloExchange {
     for (int r = 1; r < size_; ++r) offsets[std::size_t(r)] = offsets[std::size_t(r) - 1] + c[std::size_t(r) - 1];
     check(MPI_Gatherv(local, int(count), type, gathered, c.data(), offsets.data(), type, 0, comm_), "MPI_Gatherv");
   }
+  void running_sum(std::vector<double>& acc, const std::function<void(std::vector<double>&)>& add) override {
+    constexpr int tag = 2;  // the halo exchange uses tags 0 and 1, and is never in flight here
+    const int n = int(acc.size());
+    if (rank_ > 0) check(MPI_Recv(acc.data(), n, MPI_DOUBLE, rank_ - 1, tag, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
+    add(acc);
+    if (rank_ + 1 < size_) check(MPI_Send(acc.data(), n, MPI_DOUBLE, rank_ + 1, tag, comm_), "MPI_Send");
+    check(MPI_Bcast(acc.data(), n, MPI_DOUBLE, size_ - 1, comm_), "MPI_Bcast");
+  }
   bool all(bool ok) override {
     int mine = ok ? 1 : 0, every = 0;
     check(MPI_Allreduce(&mine, &every, 1, MPI_INT, MPI_MIN, comm_), "MPI_Allreduce");

@@ -4,6 +4,7 @@
 // than one rank, `cordsim run` splits the grid into slabs (host/parallel/decomposition.hpp) and
 // run_ranks() is the group it runs in. A build without MPI, or one rank, runs as before.
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,11 @@ class RankGroup {
   virtual void gather(const float* local, std::size_t count, float* gathered, const std::vector<std::size_t>& counts) = 0;
   virtual void gather(const double* local, std::size_t count, double* gathered,
                       const std::vector<std::size_t>& counts) = 0;
+  // A running sum in rank order, for sums that must add their terms in the serial (global voxel)
+  // order (the ALS model's readouts, docs/parallel.md): rank r receives the accumulators after
+  // ranks 0 … r − 1 (rank 0 keeps `acc` as given), `add` adds its own terms to them, and every rank
+  // gets the accumulators after the last rank. The additions are the serial ones, term for term.
+  virtual void running_sum(std::vector<double>& acc, const std::function<void(std::vector<double>&)>& add) = 0;
   // True on every rank when `ok` is true on every rank.
   virtual bool all(bool ok) = 0;
   // The largest of the ranks' values, on every rank (the smallest: −largest(−value)).

@@ -26,6 +26,13 @@ one, so only the rounding of the dot products may move a stopping decision).
 --set KEY=VALUE (repeatable) is passed to every run, the serial one included; --env NAME=VALUE
 (repeatable) is set for the mpirun runs.
 
+The ALS model (--model): also readouts.csv, evans_blue.csv, events.csv and summary.json. With
+--exact they must be byte for byte (summary.json: every value but wall_time_s and mpi_ranks)
+the serial files; with --rtol every number within R of the serial one (relative, readouts
+relative to the largest magnitude of their column), every text cell and events.csv exact (the
+milestones and events at the same times). --one-rank-exact: the run on 1 rank is compared as with
+--exact even with --rtol (it must be the serial run, bit for bit).
+
 Output (cordsim.h5 written collectively with parallel HDF5, or gathered to rank 0):
   --output-path collective|gathered   the path every run on more than one rank must report;
   --also-gathered       with collective output, each N > 1 runs a second time with
@@ -34,7 +41,8 @@ Output (cordsim.h5 written collectively with parallel HDF5, or gathered to rank 
                         must find no difference (datasets and their attributes), and the file's
                         own attributes must be equal but for `backend` ("4 x cpu ...").
 
-Usage: mpi_run_check.py CORDSIM MPIEXEC SCENARIO WORKDIR (--exact | --rtol R) [--set K=V ...]
+Usage: mpi_run_check.py CORDSIM MPIEXEC SCENARIO WORKDIR (--exact | --rtol R) [--model] [--one-rank-exact]
+                        [--set K=V ...]
                         [--env K=V ...] [--stop-at T | --signal-after TEXT] [--stop-ranks M]
                         [--output-path collective|gathered] [--also-gathered] [--h5diff PATH]
                         [--iterations-within N] NP [NP ...]
@@ -230,6 +238,88 @@ def compare(what, out, work, reference, ref_header, ref_budget, rtol, h5diff):
     return failures
 
 
+def table(path):
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+def number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def compare_model(what, out, work, rtol):
+    """The ALS model's tables and summary against the serial run's; returns the number of mismatches."""
+    failures = 0
+    worst = {}
+    for name in ("readouts.csv", "evans_blue.csv", "events.csv"):
+        mine, theirs = f"{work}/serial/{name}", f"{out}/{name}"
+        if not os.path.exists(mine):
+            continue
+        with open(mine, "rb") as x, open(theirs, "rb") as y:
+            same = x.read() == y.read()
+        if rtol is None or name == "events.csv":
+            if not same:
+                print(f"FAIL: {what}: {name} differs from the serial run")
+                failures += 1
+            continue
+        header, ref_rows = table(mine)
+        got_header, got_rows = table(theirs)
+        if got_header != header or len(got_rows) != len(ref_rows):
+            print(f"FAIL: {what}: {name} has another layout than the serial run's")
+            failures += 1
+            continue
+        for c, column in enumerate(header):
+            ref = [number(r[c]) for r in ref_rows]
+            got = [number(r[c]) for r in got_rows]
+            if any((a is None) != (b is None) for a, b in zip(ref, got)) or any(
+                    a is None and r[c] != g[c] for a, r, g in zip(ref, ref_rows, got_rows)):
+                print(f"FAIL: {what}: {name} column {column}: text cells differ")
+                failures += 1
+                continue
+            pairs = [(a, b) for a, b in zip(ref, got) if a is not None]
+            if any(np.isnan(a) != np.isnan(b) for a, b in pairs):
+                print(f"FAIL: {what}: {name} column {column}: NaN where the serial run has none, or the reverse")
+                failures += 1
+                continue
+            pairs = [(a, b) for a, b in pairs if not np.isnan(a)]
+            scale = max([abs(a) for a, _ in pairs] + [1e-300])
+            diff = max([abs(a - b) / scale for a, b in pairs] + [0.0])
+            worst[name] = max(worst.get(name, 0.0), diff)
+            if diff > rtol:
+                print(f"FAIL: {what}: {name} column {column} differs by {diff:.3e} of its largest value (> {rtol})")
+                failures += 1
+    with open(f"{work}/serial/summary.json") as x, open(f"{out}/summary.json") as y:
+        mine, theirs = json.load(x), json.load(y)
+    skip = ("wall_time_s", "mpi_ranks")
+    if sorted(k for k in mine if k not in skip) != sorted(k for k in theirs if k not in skip):
+        print(f"FAIL: {what}: summary.json has other keys than the serial run's")
+        return failures + 1
+    summary_diff = 0.0
+    for key in (k for k in mine if k not in skip):
+        a, b = mine[key], theirs[key]
+        if rtol is None or not isinstance(a, float) or not isinstance(b, float):
+            if a != b:
+                print(f"FAIL: {what}: summary.json {key} = {b}, serial {a}")
+                failures += 1
+            continue
+        diff = abs(a - b) / max(abs(a), 1e-300)
+        summary_diff = max(summary_diff, diff)
+        if diff > rtol:
+            print(f"FAIL: {what}: summary.json {key} = {b}, serial {a} (relative difference {diff:.3e} > {rtol})")
+            failures += 1
+    if rtol is None:
+        print(f"{what}: readouts.csv, evans_blue.csv, events.csv and summary.json equal to the serial run's")
+    else:
+        print(f"{what}: " + ", ".join(f"{k} within {v:.3e}" for k, v in worst.items()) +
+              f" (of each column's largest value); events.csv identical; summary.json within {summary_diff:.3e}"
+              f" (bound {rtol})")
+    return failures
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("exe")
@@ -239,6 +329,8 @@ def main():
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--exact", action="store_true")
     mode.add_argument("--rtol", type=float)
+    parser.add_argument("--model", action="store_true")
+    parser.add_argument("--one-rank-exact", action="store_true")
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     stop = parser.add_mutually_exclusive_group()
     stop.add_argument("--stop-at")
@@ -323,7 +415,11 @@ def main():
             sys.exit(f"FAIL: the {n}-rank run did not report the {path} output ('{reports[path]}')")
         what = f"np {n}" + (f" ({path} output)" if n > 1 and path else "") + \
             (f" (resumed from {a.stop_ranks} ranks)" if restart else "")
-        failures += compare(what, out, work, reference, ref_header, ref_budget, rtol, a.h5diff)
+        tolerance = None if n == 1 and a.one_rank_exact else rtol
+        failures += compare(what, out, work, reference, ref_header, ref_budget, tolerance,
+                            a.h5diff if tolerance is None else None)
+        if a.model:
+            failures += compare_model(what, out, work, tolerance)
         if a.iterations_within is not None:
             failures += compare_iterations(what, out, work, a.iterations_within)
     if failures:
