@@ -3,7 +3,8 @@
 # with the rank count, so every rank keeps the same slab (PLANES z-planes of NX x NY voxels, an
 # elliptic-cylinder cord filling ~71% of each plane), and the time per step should stay flat.
 # Prints one table row per rank count: wall time of the stepping loop, voxel updates per second,
-# efficiency t(first) / t(N), and the halo traffic the run reports.
+# efficiency t(first) / t(N), the halo traffic the run reports and, for quasi_steady, the CG
+# iterations of all solves (solver_log.csv), which should not grow with the rank count.
 #
 #   tools/weak_scaling.sh [RANKS ...]          default: 1 2 4
 #
@@ -39,7 +40,8 @@ fi
 export OMP_NUM_THREADS="$threads"
 
 h=20  # um, all axes
-printf "%-6s %-14s %-12s %-10s %-14s %-10s %-12s %s\n" ranks grid tissue_vox wall_s "updates/s" efficiency "halo_msgs" "halo_MiB"
+printf "%-6s %-14s %-12s %-10s %-14s %-10s %-12s %-10s %s\n" ranks grid tissue_vox wall_s "updates/s" efficiency "halo_msgs" \
+  "halo_MiB" "cg_iterations"
 first=""
 for n in "${ranks[@]}"; do
   nz=$((planes * n))
@@ -83,12 +85,20 @@ TOML
   msgs=$(grep -oE "halo exchange: [0-9]+ messages" "$log" | grep -oE "[0-9]+" || echo 0)
   mib=$(grep -oE "messages, [0-9.]+ MiB" "$log" | grep -oE "[0-9.]+" || echo 0)
   [[ -n "$first" ]] || first="$wall"
-  python3 - "$n" "$nx" "$ny" "$nz" "$tissue" "$wall" "$sweeps" "$first" "$msgs" "$mib" <<'PY'
-import sys
-n, nx, ny, nz, tissue, wall, sweeps, first, msgs, mib = sys.argv[1:]
+  python3 - "$n" "$nx" "$ny" "$nz" "$tissue" "$wall" "$sweeps" "$first" "$msgs" "$mib" "$work/out_$n" <<'PY'
+import csv, os, sys
+n, nx, ny, nz, tissue, wall, sweeps, first, msgs, mib, out = sys.argv[1:]
+iterations = "-"
+log = os.path.join(out, "solver_log.csv")
+if os.path.exists(log):  # implicit species: CG iterations of every solve, summed over the rows
+    with open(log) as f:
+        rows = list(csv.DictReader(f))
+    columns = [c for c in (rows[0].keys() if rows else []) if c.endswith("_cg_iterations")]
+    iterations = str(sum(int(float(r[c] or 0)) for r in rows for c in columns))
 wall, first = float(wall), float(first)
 # a stencil sweep updates every voxel of the grid (the solver's sweeps count CG iterations)
 updates = int(nx) * int(ny) * int(nz) * int(sweeps) / max(wall, 1e-9)
-print(f"{n:<6} {nx}x{ny}x{nz:<8} {tissue:<12} {wall:<10.2f} {updates:<14.3e} {first / max(wall, 1e-9):<10.2f} {msgs:<12} {mib}")
+print(f"{n:<6} {nx}x{ny}x{nz:<8} {tissue:<12} {wall:<10.2f} {updates:<14.3e} {first / max(wall, 1e-9):<10.2f} {msgs:<12} "
+      f"{mib:<10} {iterations}")
 PY
 done
