@@ -218,8 +218,8 @@ class ImplicitSolver {
   // `sweeps` red–black sweeps in the order red, black (first = 0) or black, red (first = 1).
   void relax(const ShiftedOperator& a, const GridDims& dims, double* x, const double* b, int sweeps, int first) {
     for (int s = 0; s < sweeps; ++s) {
-      Exec::for_each_voxel(dims, RedBlackRelax{a, b, x, first});
-      Exec::for_each_voxel(dims, RedBlackRelax{a, b, x, 1 - first});
+      Exec::for_each_voxel(RedBlackRelaxHalf::launch(dims), RedBlackRelaxHalf{{a, b, x, first}});
+      Exec::for_each_voxel(RedBlackRelaxHalf::launch(dims), RedBlackRelaxHalf{{a, b, x, 1 - first}});
     }
   }
 
