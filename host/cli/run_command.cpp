@@ -549,17 +549,9 @@ int run(const RunOptions& options) {
   if (collective_output) ranks->broadcast(described);  // the file's attributes are the same on all ranks
   if (root || collective_output) {
     try {
-      std::exception_ptr no_space;
-      if (root && !checkpoint) {
-        try {
-          check_disk_space(out_dir, expected + checkpoint_bytes);
-        } catch (...) {
-          no_space = std::current_exception();
-        }
-      }
-      if (collective_output && !ranks->all(!no_space) && !no_space)
-        throw InputError("rank 0 found too little disk space for the output (see its message)");
-      if (no_space) std::rethrow_exception(no_space);
+      check_disk_space_on_all_ranks(out_dir, expected + checkpoint_bytes, root && !checkpoint,
+                                    collective_output ? std::function<bool(bool)>([&](bool ok) { return ranks->all(ok); })
+                                                      : nullptr);
       const int r = ranks ? ranks->rank() : 0;
       const OutputDecomposition planes{ranks ? ranks->communicator() : 0,
                                        collective_output ? decomposition.slab(r).z_begin : 0,

@@ -122,6 +122,16 @@ struct CheckpointWriter::Impl {
       throw_hdf5(file, fmt::format("write dataset '{}'", name));
     if (d.close() < 0) throw_hdf5(file, fmt::format("close dataset '{}'", name));
   }
+
+  // A grid field (dims {nz, ny, nx}) stored in its own floating-point type.
+  template <class T>
+  void field(const std::string& name, const std::vector<T>& values) {
+    if (values.size() != std::size_t(shape[0]) * std::size_t(shape[1]) * std::size_t(shape[2]))
+      throw std::invalid_argument(fmt::format("CheckpointWriter::field: '{}' has {} values", name, values.size()));
+    constexpr bool f64 = std::is_same_v<T, double>;
+    dataset(name, f64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE, f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT,
+            {hsize_t(shape[2]), hsize_t(shape[1]), hsize_t(shape[0])}, values.data());
+  }
 };
 
 CheckpointWriter::CheckpointWriter(const fs::path& file, const CheckpointHeader& header,
@@ -187,19 +197,11 @@ void CheckpointWriter::integers(const std::string& name, const std::vector<std::
 }
 
 void CheckpointWriter::field(const std::string& name, const std::vector<float>& values) {
-  const auto& s = impl_->shape;
-  if (values.size() != std::size_t(s[0]) * std::size_t(s[1]) * std::size_t(s[2]))
-    throw std::invalid_argument(fmt::format("CheckpointWriter::field: '{}' has {} values", name, values.size()));
-  impl_->dataset(name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {hsize_t(s[2]), hsize_t(s[1]), hsize_t(s[0])},
-                 values.data());
+  impl_->field(name, values);
 }
 
 void CheckpointWriter::field(const std::string& name, const std::vector<double>& values) {
-  const auto& s = impl_->shape;
-  if (values.size() != std::size_t(s[0]) * std::size_t(s[1]) * std::size_t(s[2]))
-    throw std::invalid_argument(fmt::format("CheckpointWriter::field: '{}' has {} values", name, values.size()));
-  impl_->dataset(name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {hsize_t(s[2]), hsize_t(s[1]), hsize_t(s[0])},
-                 values.data());
+  impl_->field(name, values);
 }
 
 void CheckpointWriter::close() {

@@ -984,6 +984,21 @@ void check_disk_space(const std::filesystem::path& out_dir, std::uintmax_t bytes
   }
 }
 
+void check_disk_space_on_all_ranks(const std::filesystem::path& out_dir, std::uintmax_t bytes, bool check,
+                                   const std::function<bool(bool)>& all_ranks_ok) {
+  std::exception_ptr no_space;
+  if (check) {
+    try {
+      check_disk_space(out_dir, bytes);
+    } catch (...) {
+      no_space = std::current_exception();
+    }
+  }
+  if (all_ranks_ok && !all_ranks_ok(!no_space) && !no_space)
+    throw InputError("rank 0 found too little disk space for the output (see its message)");
+  if (no_space) std::rethrow_exception(no_space);
+}
+
 // ---- reading -----------------------------------------------------------------------------------
 
 std::vector<float> read_grid_dataset(const std::filesystem::path& file, const std::string& dataset,

@@ -22,6 +22,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -137,6 +138,13 @@ std::uintmax_t expected_output_bytes(const Scenario& scenario, std::size_t writt
 // Throws InputError when the file system holding `out_dir` (or its nearest existing parent) has
 // less than `bytes` available, so that a run that could not be written never starts.
 void check_disk_space(const std::filesystem::path& out_dir, std::uintmax_t bytes);
+
+// check_disk_space on the rank that checks (`check`: rank 0, and not on a resume). When the
+// output is written collectively, every rank must fail together: `all_ranks_ok(ok)` (true on
+// every rank when `ok` is true on every rank) spreads the verdict, and the other ranks throw an
+// InputError that points to rank 0's message. Null `all_ranks_ok`: only this rank takes part.
+void check_disk_space_on_all_ranks(const std::filesystem::path& out_dir, std::uintmax_t bytes, bool check,
+                                   const std::function<bool(bool)>& all_ranks_ok);
 
 // Reads a float dataset with dims {nz, ny, nx} (any stored numeric type, converted to float).
 // `shape` is (nx, ny, nz). Throws InputError naming file and dataset when the file or dataset is

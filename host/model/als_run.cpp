@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <cstdlib>
 #include <exception>
@@ -178,20 +179,14 @@ class AlsRun {
     if (collective_) ranks_->broadcast(described);
     if (root || collective_) {
       try {
-        std::exception_ptr no_space;
-        if (root && !options.resume) {
-          try {
-            // Two checkpoints may sit beside the output: the species (in the back end's storage
-            // type), the host Evans Blue field (float32), states and inputs (float64).
-            check_disk_space(out_dir, expected + 2 * (problem_.tissue.size() * (scenario_.species.size() * sizeof(real) + 4) +
-                                                      model_.global_tissue_voxels() * (kCellStates + 7) * 8));
-          } catch (...) {
-            no_space = std::current_exception();
-          }
-        }
-        if (collective_ && !ranks_->all(!no_space) && !no_space)
-          throw InputError("rank 0 found too little disk space for the output (see its message)");
-        if (no_space) std::rethrow_exception(no_space);
+        // Two checkpoints may sit beside the output: the species (in the back end's storage
+        // type), the host Evans Blue field (float32), states and inputs (float64).
+        const std::uintmax_t checkpoint_bytes =
+            2 * (problem_.tissue.size() * (scenario_.species.size() * sizeof(real) + 4) +
+                 model_.global_tissue_voxels() * (kCellStates + 7) * 8);
+        check_disk_space_on_all_ranks(
+            out_dir, expected + checkpoint_bytes, root && !options.resume,
+            collective_ ? std::function<bool(bool)>([this](bool ok) { return ranks_->all(ok); }) : nullptr);
         const int r = ranks_ ? ranks_->rank() : 0;
         const OutputDecomposition planes{ranks_ ? ranks_->communicator() : 0,
                                          collective_ ? decomposition_->slab(r).z_begin : 0,
