@@ -94,6 +94,16 @@ def refresh_parameter_table(cordsim: Path):
     page.write_text(text[:begin] + "\n" + table + text[end:])
 
 
+def refresh_block(name: str, text: str):
+    """Puts `text` between <!-- NAME:begin --> and <!-- NAME:end --> of docs/model.md."""
+    page = REPO / "docs" / "model.md"
+    page_text = page.read_text()
+    begin = page_text.index(f"<!-- {name}:begin")
+    begin = page_text.index("-->", begin) + 3
+    end = page_text.index(f"<!-- {name}:end -->")
+    page.write_text(page_text[:begin] + "\n" + text + "\n" + page_text[end:])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default=str(REPO / "build"), help="build directory")
@@ -143,7 +153,11 @@ def main():
         section, calibration_failures = calibrate.section(runs, REPO / "docs" / "figures", Path(args.out).parent, False)
         lines += section + [""]
         failures += calibration_failures
+        space = calibrate.space_section(cordsim, build / "calibration", REPO / "docs" / "figures", REPO / "docs",
+                                        args.reuse_calibration)
+        lines += space + [""]
         refresh_parameter_table(cordsim)
+        refresh_block("space", "\n".join(space[1:]).replace("](figures/", "](figures/"))
 
     if not args.no_bench:
         bench = subprocess.run([str(cordsim), "bench"], capture_output=True, text=True)

@@ -28,43 +28,47 @@ using S = ModelSettings;
 // override the rates that differ (scenarios/als/rat_sod1g93a.toml). "cal. N" = fitted to target N.
 const std::vector<Row>& rows() {
   static const std::vector<Row> table = {
-      // genotype
-      {{"genotype", "sod1_motor_neurons", "s_MN", "1", "", 0, 1, "transgene (H)", "mutant-SOD1 fraction in motor neurons"}, nullptr, &ModelSpec::sod1_motor_neurons},
-      {{"genotype", "sod1_astrocytes", "s_A", "1", "", 0, 1, "transgene (H)", "mutant-SOD1 fraction in astrocytes"}, nullptr, &ModelSpec::sod1_astrocytes},
-      {{"genotype", "sod1_microglia", "s_M", "1", "", 0, 1, "transgene (H)", "mutant-SOD1 fraction in microglia"}, nullptr, &ModelSpec::sod1_microglia},
-      {{"genotype", "fus_vulnerability", "φ_FUS", "0", "", 0, 10, "Ichiyanagi 2016 (L)", "extra intrinsic MN stress of a FUS mutation"}, &P::fus_vulnerability},
-      {{"genotype", "tbk1_sensitivity", "σ_TBK1", "1", "", 0, 10, "Watanabe 2023 (L)", "MN sensitivity to NO/TNF toxicity (MAM/TBK1 loss > 1)"}, &P::tbk1_sensitivity},
+      // genotype of the animal line (the cells that carry the transgene; Cre-excised cells carry none)
+      {{"genotype", "sod1_motor_neurons", "s_MN", "1", "", 0, 1, "transgene (H)", "mutant-SOD1 level of transgene-carrying motor neurons"}, &P::sod1_motor_neurons},
+      {{"genotype", "sod1_astrocytes", "s_A", "1", "", 0, 1, "transgene (H)", "mutant-SOD1 level of transgene-carrying astrocytes"}, &P::sod1_astrocytes},
+      {{"genotype", "sod1_microglia", "s_M", "1", "", 0, 1, "transgene (H)", "mutant-SOD1 level of transgene-carrying microglia"}, &P::sod1_microglia},
+      {{"genotype", "fus_sg_persistence", "φ_FUS", "0", "", 0, 10, "Ichiyanagi 2016: FUS-mutant MNs keep stress granules (L)", "stress clearance ÷(1 + φ_FUS)"}, &P::fus_sg_persistence},
+      {{"genotype", "tbk1_activity", "c_TBK1", "1", "", 0, 1, "Watanabe 2023: MAM disruption lowers TBK1 activity, stress granules fail (L)", "TBK1 activity (1 normal): stress-granule buffering ε_SG c_TBK1"}, &P::tbk1_activity},
       {{"genotype", "tardbp_endothelium", "τ", "0", "", 0, 1, "Matsuo 2024 (M)", "fraction of endothelium carrying TARDBP N345K"}, &P::tardbp_endothelium},
       // motor neurons
-      {{"motor_neurons", "intrinsic_stress_rate", "r_int", "0.004 1/d", "1/d", 0, 1, "cal. 3, 5 (onset)", "intrinsic stress accumulation (H_c / r_int ≈ onset)"}, &P::stress_intrinsic_rate},
-      {{"motor_neurons", "stress_repair_rate", "r_rep", "0 1/d", "1/d", 0, 10, "assumption (L)", "stress repair without neurturin"}, &P::stress_repair_rate},
-      {{"motor_neurons", "neurturin_repair_gain", "p", "0", "", 0, 100, "assumption (L)", "repair ×(1 + p Hill(NRTN))"}, &P::neurturin_repair_gain},
+      {{"motor_neurons", "intrinsic_stress_rate", "r_int", "0.004 1/d", "1/d", 0, 1, "fitted per line: onset (cal. 3, 5)", "misfolding load of mutant SOD1 in the MN", "fitted"}, &P::stress_intrinsic_rate},
+      {{"motor_neurons", "no_stress_rate", "r_NO", "0.1 1/d", "1/d", 0, 100, "assumption (L); K_NO from science.md §4", "stress rate at NO = K_NO (in the toxic band)"}, &P::stress_no_rate},
+      {{"motor_neurons", "tnf_stress_rate", "r_TNF", "0.005 1/d", "1/d", 0, 100, "assumption (L); bounded by cal. 9 (wild type keeps ≥ 95% at 100 pM)", "stress rate at TNF = K_TNF"}, &P::stress_tnf_rate},
+      {{"motor_neurons", "astrocyte_stress_rate", "r_A", "0.02 1/d", "1/d", 0, 100, "Nagai 2007, Howland 2002 EAAT2 loss (M); size assumption (L)", "stress from fully reactive mutant astrocytes (lost support, toxic factors)"}, &P::stress_astrocyte_rate},
+      {{"motor_neurons", "stress_repair_rate", "r_rep", "0.005 1/d", "1/d", 0, 10, "assumption (L): clearance over months", "clearance of the stress load"}, &P::stress_repair_rate},
+      {{"motor_neurons", "neurturin_repair_gain", "p", "1", "", 0, 100, "assumption (L)", "clearance ×(1 + p Hill(NRTN))"}, &P::neurturin_repair_gain},
       {{"motor_neurons", "neurturin_half", "K_NRTN", "30 pM", "pM", 1, 1000, "science.md §4: EC50 10–100 pM (L–M)", "neurturin half-effect"}, &P::neurturin_half},
-      {{"motor_neurons", "death_rate", "κ_int", "0.5 1/d", "1/d", 0, 100, "cal. 3, 5 (sharp onset)", "intrinsic death rate of vulnerable MNs above H_c"}, &P::death_rate},
-      {{"motor_neurons", "death_threshold", "H_c", "1", "", 1e-3, 1e3, "normalisation", "proteostasis capacity"}, &P::death_threshold},
-      {{"motor_neurons", "death_hill", "m", "24", "", 1, 64, "cal. 5 (onset unchanged by astrocyte excision)", "steepness of intrinsic death"}, &P::death_hill},
-      {{"motor_neurons", "vulnerable_fraction", "φ_v", "0.5", "", 0, 1, "fast-fatigable MNs die first (M); cal. 5", "share of MNs open to intrinsic death"}, &P::vulnerable_fraction},
-      {{"motor_neurons", "toxic_death_rate", "κ_tox", "5 1/d", "1/d", 0, 1000, "cal. 3, 5 (duration)", "death rate at saturating NO"}, &P::toxic_death_rate},
+      {{"motor_neurons", "sg_buffering", "ε_SG", "0.5", "", 0, 1, "Watanabe 2023 (L)", "share of nitrosative stress absorbed by stress granules at full TBK1"}, &P::sg_buffering},
+      {{"motor_neurons", "death_rate", "κ", "0.5 1/d", "1/d", 0, 100, "fitted per line: duration (cal. 3, 5)", "death rate at H = 1 is κ/2", "fitted"}, &P::death_rate},
+      {{"motor_neurons", "death_hill", "m", "4", "", 1, 16, "assumption (L): graded, no cliff", "steepness of death in the load, Hill(H; 1, m)"}, &P::death_hill},
       {{"motor_neurons", "no_damage_half", "K_NO", "150 nM", "nM", 1, 10000, "science.md §4: ≥100–200 nM half-max (M)", "NO half-maximal damage"}, &P::no_damage_half},
       {{"motor_neurons", "no_damage_hill", "n_NO", "2", "", 1, 8, "assumption (L)", "steepness of NO damage"}, &P::no_damage_hill},
-      {{"motor_neurons", "tnf_toxicity", "w_TNF", "0.5", "", 0, 100, "assumption (L)", "TNF toxicity relative to NO's"}, &P::tnf_toxicity},
-      {{"motor_neurons", "tnf_toxicity_hill", "n_TNF", "4", "", 1, 8, "assumption (L)", "steepness of TNF toxicity"}, &P::tnf_toxicity_hill},
       {{"motor_neurons", "tnf_receptor_half", "K_TNF", "100 pM", "pM", 1, 10000, "science.md §4: TNFR1 20–500 pM (L–M)", "TNF half-effect"}, &P::tnf_receptor_half},
-      {{"motor_neurons", "neurturin_survival_gain", "g", "3", "", 0, 100, "cal. 4 (MSC day-14 MN count)", "death ÷(1 + g Hill(NRTN))"}, &P::neurturin_survival_gain},
+      {{"motor_neurons", "neurturin_survival_gain", "g", "3", "", 0, 100, "assumption (L)", "death ÷(1 + g Hill(NRTN))"}, &P::neurturin_survival_gain},
+      {{"motor_neurons", "danger_release", "q_X", "300 ymol/s", "ymol/s", 0, 1e6, "normalisation (L): X ≈ K_X in a rat pool mid-disease", "danger signal released per MN at full death propensity Hill(H; 1, m)"}, &P::danger_per_stress},
       // microglia
-      {{"microglia", "rate", "k_M", "0.2 1/d", "1/d", 0, 100, "assumption: days (M)", "activation kinetics"}, &P::microglia_rate},
-      {{"microglia", "injury_drive", "a_dmg", "0.3", "", 0, 100, "cal. 5", "drive per unit local MN loss"}, &P::microglia_injury},
-      {{"microglia", "astrocyte_gain", "a_ast", "3", "", 0, 100, "cal. 5 (duration ×2.2)", "amplification by mutant reactive astrocytes"}, &P::microglia_astrocyte_gain},
-      {{"microglia", "mutant_gain", "a_mg", "0", "", 0, 100, "Boillée 2006 (prediction only)", "amplification by mutant microglia"}, &P::microglia_mutant_gain},
-      {{"microglia", "cytokine_drive", "a_cyt", "0", "", 0, 100, "assumption (L)", "drive by TNF + IFN-γ"}, &P::microglia_cytokine},
+      {{"microglia", "rate", "k_M", "0.3 1/d", "1/d", 0, 100, "assumption: days (M)", "activation kinetics"}, &P::microglia_rate},
+      {{"microglia", "danger_drive", "a_X", "1", "", 0, 100, "normalisation", "drive at saturating danger signal"}, &P::microglia_danger},
+      {{"microglia", "danger_half", "K_X", "0.2 nM", "nM", 1e-6, 1e6, "normalisation (sets the unit of X)", "danger-signal half-effect"}, &P::danger_half},
+      {{"microglia", "danger_hill", "n_X", "2", "", 1, 8, "P2X7 / chemokine-receptor co-operativity (M)", "steepness of the glial response to X"}, &P::danger_hill},
+      {{"microglia", "astrocyte_gain", "a_ast", "3", "", 0, 100, "fitted: astrocyte-excision duration ×2.2 (cal. 5)", "amplification by reactive mutant astrocytes", "fitted"}, &P::microglia_astrocyte_gain},
+      {{"microglia", "mutant_gain", "a_mg", "1", "", 0, 100, "Frakes 2014: NF-κB in mutant microglia drives MN death (M); size assumption (L)", "mutant microglia activate ×(1 + a_mg s_M)"}, &P::microglia_mutant_gain},
+      {{"microglia", "cytokine_drive", "a_cyt", "0.05", "", 0, 100, "assumption (L)", "drive by TNF + IFN-γ"}, &P::microglia_cytokine},
       {{"microglia", "cytokine_half", "K_cyt", "100 pM", "pM", 1, 10000, "science.md §4 (L–M)", "cytokine half-effect"}, &P::cytokine_half},
-      {{"microglia", "resolution_rate", "δ_M", "0.05 1/d", "1/d", 0, 100, "assumption (L)", "return to surveillance"}, &P::microglia_resolution},
+      {{"microglia", "resolution_rate", "δ_M", "0.2 1/d", "1/d", 0, 100, "assumption (L)", "return to surveillance"}, &P::microglia_resolution},
       {{"microglia", "proliferation", "g_M", "2", "", 0, 20, "SOD1 microgliosis 2–3× (M)", "density ×(1 + g_M M)"}, &P::microglia_proliferation},
+      {{"microglia", "density_spread", "σ_M", "0.1", "", 0, 1, "assumption (L): regional variation of microglial density", "log-normal voxel-to-voxel spread of resting microglial density"}, nullptr, nullptr, &S::microglia_density_spread},
       // astrocytes
       {{"astrocytes", "rate", "k_A", "0.1 1/d", "1/d", 0, 100, "assumption (L)", "reactivity kinetics"}, &P::astrocyte_rate},
-      {{"astrocytes", "intrinsic_drive", "a_0", "0.3", "", 0, 100, "assumption (L)", "reactivity of mutant astrocytes"}, &P::astrocyte_intrinsic},
-      {{"astrocytes", "injury_drive", "b", "1", "", 0, 100, "assumption (L)", "reactivity per unit local MN loss"}, &P::astrocyte_injury},
-      {{"astrocytes", "cytokine_drive", "c", "0.5", "", 0, 100, "assumption (L)", "reactivity by TNF"}, &P::astrocyte_cytokine},
+      {{"astrocytes", "mutant_gain", "a_0", "1", "", 0, 100, "Yamanaka 2008, Nagai 2007 (M); size assumption (L)", "mutant astrocytes react ×(1 + a_0 s_A)"}, &P::astrocyte_mutant_gain},
+      {{"astrocytes", "danger_drive", "b", "1", "", 0, 100, "assumption (L)", "reactivity at saturating danger signal"}, &P::astrocyte_danger},
+      {{"astrocytes", "danger_half", "K_XA", "0.3 nM", "nM", 1e-6, 1e6, "assumption (L): astrogliosis follows microgliosis in SOD1 mice (1.5 K_X)", "danger-signal half-effect on astrocytes"}, &P::astrocyte_danger_half},
+      {{"astrocytes", "cytokine_drive", "c", "0.02", "", 0, 100, "assumption (L)", "reactivity by TNF"}, &P::astrocyte_cytokine},
       {{"astrocytes", "resolution_rate", "δ_A", "0.05 1/d", "1/d", 0, 100, "assumption (L)", "return to rest"}, &P::astrocyte_resolution},
       // barrier, Wnt, adhesion
       {{"barrier", "repair_rate", "k_rep", "0.2 1/d", "1/d", 0, 100, "assumption (L)", "barrier repair"}, &P::barrier_repair_rate},
@@ -98,7 +102,8 @@ const std::vector<Row>& rows() {
       {{"sources", "tnf_per_astrocyte", "q_TNF,A", "0.01 ymol/s", "ymol/s", 0, 1e4, "assumption (L)", "TNF per reactive astrocyte"}, &P::tnf_per_astrocyte},
       {{"sources", "ifn_infiltration", "q_IFN", "2e-6 nM/s", "nM/s", 0, 1, "assumption (L); cal. 3", "IFN-γ from infiltrating T cells at (1 − B) V = 1"}, &P::ifn_infiltration},
       {{"sources", "neurturin_per_msc", "q_N,MSC", "0.03 ymol/s", "ymol/s", 0, 1e4, "science.md §4: 0.002–0.05 molecules/s (L)", "neurturin per MSC"}, &P::neurturin_per_msc},
-      {{"sources", "neurturin_host", "q_N,host", "0.02 ymol/s", "ymol/s", 0, 1e4, "cal. 4 (neurturin up on day 1)", "neurturin per astrocyte at full MSC signal"}, &P::neurturin_host},
+      {{"sources", "neurturin_basal", "q_N,0", "0.007 ymol/s", "ymol/s", 0, 1e4, "Widenfalk 1997: neurturin expressed in the adult rat cord (M); level assumption (L)", "basal neurturin per astrocyte"}, &P::neurturin_basal},
+      {{"sources", "neurturin_host", "q_N,host", "0.02 ymol/s", "ymol/s", 0, 1e4, "cal. 4 (neurturin up on day 1)", "extra neurturin per astrocyte at full MSC signal"}, &P::neurturin_host},
       {{"sources", "msc_signal_half", "K_G", "0.1", "", 1e-6, 100, "assumption (L)", "systemic MSC signal half-effect"}, &P::msc_signal_half},
       // Evans Blue assay
       {{"evans_blue", "plasma_concentration", "C_p", "2.08 mM", "mM", 0, 100, "science.md §4: 80 mg/kg → 2 mg/mL (H)", "plasma EB during the assay"}, nullptr, nullptr, &S::eb_plasma_nM},
@@ -108,8 +113,9 @@ const std::vector<Row>& rows() {
       {{"evans_blue", "ecs_fraction", "α", "0.2", "", 1e-3, 1, "Syková & Nicholson 2008 (H)", "extracellular volume fraction (back-flux c/α)"}, nullptr, nullptr, &S::eb_ecs_fraction},
       {{"evans_blue", "time_step", "Δt_EB", "10 min", "min", 1e-3, 1e3, "numerics", "backward-Euler step of the assay"}, nullptr, nullptr, &S::eb_time_step_s},
       // readouts
-      {{"readouts", "bbb_full_fraction", "f₁", "0.7", "", 0, 1, "assumption: compensation hides early loss (M)", "no locomotor deficit above this MN fraction"}, nullptr, nullptr, &S::bbb_full_fraction},
-      {{"readouts", "bbb_zero_fraction", "f₀", "0.1", "", 0, 1, "assumption (L)", "BBB 0 below this MN fraction"}, nullptr, nullptr, &S::bbb_zero_fraction},
+      {{"readouts", "locomotor_from_segment", "k_hl", "3", "", 1, 64, "lumbar enlargement L3–S1 holds the hindlimb pools (Toossi 2021, H)", "the locomotor score reads the MNs of segments k_hl and caudal"}, nullptr, nullptr, &S::locomotor_from_segment},
+      {{"readouts", "bbb_full_fraction", "f₁", "0.85", "", 0, 1, "assumption (M): no deficit while compensatory sprouting hides the first 15% loss", "no locomotor deficit above this hindlimb-MN fraction"}, nullptr, nullptr, &S::bbb_full_fraction},
+      {{"readouts", "bbb_zero_fraction", "f₀", "0.35", "", 0, 1, "Boillée 2006: ≈55% of MNs lost at end stage (M); BBB 3 at 58% hindlimb-MN loss", "BBB 0 below this hindlimb-MN fraction"}, nullptr, nullptr, &S::bbb_zero_fraction},
       {{"readouts", "onset_score", "BBB_onset", "20", "", 0, 21, "definition", "onset: BBB first below"}, nullptr, nullptr, &S::onset_score},
       {{"readouts", "early_disease_score", "BBB_early", "16", "", 0, 21, "Magota 2021 day 0 (H)", "early disease: BBB first at or below"}, nullptr, nullptr, &S::early_disease_score},
       {{"readouts", "end_stage_score", "BBB_end", "3", "", 0, 21, "definition", "end stage: BBB first at or below"}, nullptr, nullptr, &S::end_stage_score},
@@ -149,13 +155,22 @@ const std::vector<ModelParameterInfo>& model_parameter_registry() {
   return infos;
 }
 
+std::vector<double> model_parameter_values(const ModelSpec& spec) {
+  std::vector<double> values;
+  for (const Row& row : rows()) {
+    const double v = row.param ? spec.params.*row.param : row.spec ? spec.*row.spec : spec.settings.*row.setting;
+    values.push_back(v / row.scale);
+  }
+  return values;
+}
+
 void print_model_parameters() {
-  std::printf("| key in the scenario | symbol | default | allowed range | meaning | source / calibrated on |\n");
-  std::printf("|---|---|---|---|---|---|\n");
+  std::printf("| key in the scenario | symbol | default | allowed range | meaning | source / calibrated on | role |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
   for (const ModelParameterInfo& p : model_parameter_registry()) {
     const std::string unit = p.unit[0] ? fmt::format(" {}", p.unit) : "";
-    std::printf("| `model.%s.%s` | %s | %s | [%g, %g]%s | %s | %s |\n", p.table, p.key, p.symbol, p.default_text,
-                p.minimum, p.maximum, unit.c_str(), p.meaning, p.source);
+    std::printf("| `model.%s.%s` | %s | %s | [%g, %g]%s | %s | %s | %s |\n", p.table, p.key, p.symbol, p.default_text,
+                p.minimum, p.maximum, unit.c_str(), p.meaning, p.source, p.role);
   }
 }
 

@@ -40,13 +40,17 @@ struct ModelSettings {
   double readout_interval_s = 86400.0;
   // Locomotor (BBB) score as a function of the surviving lumbar MN fraction f:
   //   BBB = 21 · clamp((f − f₀) / (f₁ − f₀), 0, 1)
-  double bbb_full_fraction = 0.7;    // f₁: no deficit above it (compensation by sprouting)
-  double bbb_zero_fraction = 0.1;    // f₀: paralysis below it
+  // f is the surviving fraction of the hindlimb MNs: the pools of segments locomotor_from_segment
+  // (1-based) and caudal, the lumbar enlargement.
+  double locomotor_from_segment = 3;
+  double bbb_full_fraction = 0.85;   // f₁: no deficit above it (compensation by sprouting)
+  double bbb_zero_fraction = 0.35;   // f₀: paralysis below it
   double onset_score = 20.0;         // onset: BBB first below this
   double early_disease_score = 16.0; // early disease (Magota day 0): BBB first at or below this
   double end_stage_score = 3.0;      // end stage: BBB first at or below this
   double section_thickness_um = 30.0;  // virtual Nissl section
   double counted_fraction = 0.1;     // share of lamina-IX neurons a Nissl count of large MNs includes
+  double microglia_density_spread = 0.1;  // σ_M: log-normal spread of resting microglial density per voxel
   // MSC kinetics after an infusion (science.md §4: ≪1% reach the CNS, most are lung-trapped).
   double msc_lung_fraction = 0.95;   // trapped in the lungs: they signal systemically, then die
   double msc_plasma_clearance_per_s = 1.0 / 3600.0;  // circulating cells cleared in hours
@@ -62,11 +66,7 @@ struct ModelSettings {
 };
 
 struct ModelSpec {
-  TissueModelParams params;
-  // Genotype: mutant-SOD1 fraction per cell type before any excision (1 = transgenic, 0 = none).
-  double sod1_motor_neurons = 1.0;
-  double sod1_astrocytes = 1.0;
-  double sod1_microglia = 1.0;
+  TissueModelParams params;  // the genotype (s_MN, s_A, s_M, …) among them
   ModelSettings settings;
   std::vector<ModelEvent> events;
 };
@@ -82,14 +82,19 @@ struct ModelParameterInfo {
   double maximum;
   const char* source;        // literature (confidence) or "calibrated: target N"
   const char* meaning;
+  // "fitted": tools/calibrate.py fits it to the calibration targets (per animal line or shared);
+  // "" for literature values, normalisations and assumptions.
+  const char* role = "";
 };
 const std::vector<ModelParameterInfo>& model_parameter_registry();
+// The value of every registry parameter in `spec`, in registry order and internal units.
+std::vector<double> model_parameter_values(const ModelSpec& spec);
 
 // Prints the registry as a Markdown table (docs/model.md includes it; `cordsim parameters`).
 void print_model_parameters();
 
 // Names of the species the model drives, in the order of SpeciesTerms; a model scenario declares
 // each as a [[species]] (Evans Blue is only solved during an assay).
-inline constexpr const char* kModelSpecies[] = {"NO", "TNF", "IFNg", "NRTN", "EB"};
+inline constexpr const char* kModelSpecies[] = {"NO", "TNF", "IFNg", "NRTN", "EB", "DAMP"};
 
 }  // namespace cordsim

@@ -82,8 +82,8 @@ class ScenarioReader : public ValueReader {
                                           [&](const SpeciesSpec& s) { return s.name == name; });
         if (!declared)
           diag_.bad_key(diag_.where(*model), "model",
-                        fmt::format("the ALS model needs a [[species]] named \"{}\" (it drives NO, TNF, IFNg, NRTN "
-                                    "and EB; see scenarios/als/)", name));
+                        fmt::format("the ALS model needs a [[species]] named \"{}\" (it drives NO, TNF, IFNg, NRTN, "
+                                    "EB and DAMP; see scenarios/als/)", name));
       }
     }
   }

@@ -30,13 +30,17 @@ namespace {
 
 constexpr double kDay = 86400.0;
 
-const char* kStateNames[kCellStates] = {"mn_density", "mn_stress", "microglia_activation", "astrocyte_reactivity",
-                                        "barrier_integrity", "adhesion", "msc_density", "wnt"};
-const char* kStateUnits[kCellStates] = {"cells/mm^3", "1", "1", "1", "1", "1", "cells/mm^3", "1"};
-const char* kStateLongNames[kCellStates] = {
-    "motor-neuron density", "motor-neuron stress H", "activated fraction of microglia",
-    "reactive fraction of astrocytes", "blood-spinal-cord barrier integrity B", "endothelial adhesion molecules V",
-    "MSC density in tissue", "Wnt/beta-catenin signalling W"};
+constexpr int kOutputFields = TissueModel::kOutputFields;
+const char* kStateNames[kOutputFields] = {"mn_density", "mn_stress", "microglia_activation", "astrocyte_reactivity",
+                                          "barrier_integrity", "adhesion", "msc_density", "wnt", "sod1_astrocytes",
+                                          "excised_motor_neurons", "excised_microglia"};
+const char* kStateUnits[kOutputFields] = {"cells/mm^3", "1", "1", "1", "1", "1", "cells/mm^3", "1", "1", "1", "1"};
+const char* kStateLongNames[kOutputFields] = {
+    "motor-neuron density (both subpopulations)", "motor-neuron stress H (density-weighted mean)",
+    "activated fraction of microglia", "reactive fraction of astrocytes", "blood-spinal-cord barrier integrity B",
+    "endothelial adhesion molecules V", "MSC density in tissue", "Wnt/beta-catenin signalling W",
+    "mutant-SOD1 level of astrocytes (carriers' share after Cre excision)", "share of MNs Cre has excised",
+    "share of microglia Cre has excised"};
 
 std::string json_number(double x) {
   return std::isfinite(x) ? fmt::format("{:.9g}", x) : "null";
@@ -142,7 +146,7 @@ class AlsRun {
         readouts_(problem, model_),
         stepper_(scenario, with_model_inputs(), backend) {
     const std::size_t n = local_.tissue.size();
-    for (auto* f : {&no_, &tnf_, &ifn_, &nrtn_, &eb_}) f->assign(n, 0.f);
+    for (auto* f : {&no_, &tnf_, &ifn_, &nrtn_, &eb_, &danger_}) f->assign(n, 0.f);
     download_fields();
     const std::vector<ModelEvent>& events = scenario.model->events;
     for (std::size_t i = 0; i < events.size(); ++i) pending_.push_back({events[i], events[i].time_s, i});
@@ -153,8 +157,7 @@ class AlsRun {
     const bool root = !ranks_ || ranks_->root();
     std::vector<FieldDescription> fields;
     for (const SpeciesSpec& s : scenario_.species) fields.push_back({s.name, "nM", s.name + " concentration"});
-    for (int i = 0; i < kCellStates; ++i) fields.push_back({kStateNames[i], kStateUnits[i], kStateLongNames[i]});
-    fields.push_back({"sod1_astrocytes", "1", "mutant-SOD1 fraction of astrocytes (after Cre excision)"});
+    for (int i = 0; i < kOutputFields; ++i) fields.push_back({kStateNames[i], kStateUnits[i], kStateLongNames[i]});
     const std::vector<double> times = output_times(scenario_.run);
     const std::uintmax_t expected = expected_output_bytes(scenario_, fields.size(), times.size(), 3);
     spdlog::info("ALS model: {} tissue voxels, slow step {:.3g} h ({} splitting, exponential {} reactions); output "
@@ -183,7 +186,7 @@ class AlsRun {
         // type), the host Evans Blue field (float32), states and inputs (float64).
         const std::uintmax_t checkpoint_bytes =
             2 * (problem_.tissue.size() * (scenario_.species.size() * sizeof(real) + 4) +
-                 model_.global_tissue_voxels() * (kCellStates + 7) * 8);
+                 model_.global_tissue_voxels() * (kCellStates + kVoxelInputs) * 8);
         check_disk_space_on_all_ranks(
             out_dir, expected + checkpoint_bytes, root && !options.resume,
             collective_ ? std::function<bool(bool)>([this](bool ok) { return ranks_->all(ok); }) : nullptr);
@@ -223,7 +226,7 @@ class AlsRun {
     if (root)
       for (auto& w : whole) w.resize(problem_.tissue.size());
     auto write_frame = [&] {
-      const std::vector<float>* species[] = {&no_, &tnf_, &ifn_, &nrtn_, &eb_};
+      const std::vector<float>* species[] = {&no_, &tnf_, &ifn_, &nrtn_, &eb_, &danger_};
       std::vector<const float*> pointers;
       std::size_t f = 0;
       for (std::size_t s = 0; s < scenario_.species.size(); ++s, ++f) {
@@ -236,12 +239,10 @@ class AlsRun {
           pointers.push_back(frame[f].data());
         }
       }
-      for (int i = 0; i < kCellStates; ++i, ++f) {
-        model_.state_field(i, frame[f]);
+      for (int i = 0; i < kOutputFields; ++i, ++f) {
+        model_.output_field(i, frame[f]);
         pointers.push_back(frame[f].data());
       }
-      model_.mutant_astrocyte_field(frame[f]);
-      pointers.push_back(frame[f].data());
       std::vector<double> totals;
       for (std::size_t s = 0; s < scenario_.species.size(); ++s) totals.push_back(backend_.total_amount(int(s)));
       if (ranks_) {
@@ -276,7 +277,7 @@ class AlsRun {
         if (p.time_s && *p.time_s > time_ + 1.0) next = std::min(next, *p.time_s);
       step(next - time_);
       time_ = next;
-      for (std::size_t s : {index_.no, index_.tnf, index_.ifn, index_.nrtn, index_.eb})
+      for (std::size_t s : {index_.no, index_.tnf, index_.ifn, index_.nrtn, index_.eb, index_.danger})
         guard.check(s, species_field(int(s)).data() + ghost_offset(), time_);
       update_milestones();
       fire_due_events();
@@ -355,20 +356,20 @@ class AlsRun {
     const std::size_t n = model_.tissue_voxels();
     std::vector<double> states, inputs;
     states.reserve(n * kCellStates);
-    inputs.reserve(n * 7);
+    inputs.reserve(n * kVoxelInputs);
     for (std::size_t i = 0; i < n; ++i) {
-      const CellState& c = model_.state(i);
-      for (double x : {c.motor_neurons, c.stress, c.microglia, c.astrocytes, c.barrier, c.adhesion, c.msc, c.wnt})
-        states.push_back(x);
+      CellState c = model_.state(i);
+      for (int k = 0; k < kCellStates; ++k) states.push_back(state_at(c, k));
       const VoxelInputs& v = model_.inputs(i);
       for (double x : {v.motor_neurons_initial, v.microglia_baseline, v.astrocytes, v.capillary_surface,
-                       v.sod1_motor_neurons, v.sod1_astrocytes, v.sod1_microglia})
+                       v.excised_motor_neurons, v.excised_astrocytes, v.excised_microglia})
         inputs.push_back(x);
     }
+    static_assert(kVoxelInputs == 7, "save_state writes every VoxelInputs member");
     if (ranks_) {
       const bool root = ranks_->root();
       const std::size_t all = model_.global_tissue_voxels();
-      std::vector<double> all_states(root ? all * kCellStates : 0), all_inputs(root ? all * 7 : 0);
+      std::vector<double> all_states(root ? all * kCellStates : 0), all_inputs(root ? all * kVoxelInputs : 0);
       std::vector<float> eb(root ? problem_.tissue.size() : 0);
       const auto times = [&](std::size_t k) {
         std::vector<std::size_t> counts;
@@ -376,7 +377,7 @@ class AlsRun {
         return counts;
       };
       ranks_->gather(states.data(), states.size(), root ? all_states.data() : nullptr, times(kCellStates));
-      ranks_->gather(inputs.data(), inputs.size(), root ? all_inputs.data() : nullptr, times(7));
+      ranks_->gather(inputs.data(), inputs.size(), root ? all_inputs.data() : nullptr, times(kVoxelInputs));
       ranks_->gather(eb_.data() + ghost_offset(), owned_counts_[std::size_t(ranks_->rank())],
                      root ? eb.data() : nullptr, owned_counts_);
       if (!writer) return;
@@ -459,11 +460,11 @@ class AlsRun {
     // (A checkpoint of another tissue voxel count fails here, naming both counts.)
     const std::vector<double> states =
         r.doubles("state/als/cell_states", all * kCellStates, first * kCellStates, n * kCellStates);
-    const std::vector<double> inputs = r.doubles("state/als/voxel_inputs", all * 7, first * 7, n * 7);
+    const std::vector<double> inputs =
+        r.doubles("state/als/voxel_inputs", all * kVoxelInputs, first * kVoxelInputs, n * kVoxelInputs);
     for (std::size_t i = 0; i < n; ++i) {
-      const double* c = &states[i * kCellStates];
-      model_.states()[i] = CellState{c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]};
-      const double* v = &inputs[i * 7];
+      for (int k = 0; k < kCellStates; ++k) state_at(model_.states()[i], k) = states[i * kCellStates + std::size_t(k)];
+      const double* v = &inputs[i * kVoxelInputs];
       model_.inputs(i) = VoxelInputs{v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
     }
     time_ = r.scalar("state/als/time_s");
@@ -572,7 +573,8 @@ class AlsRun {
 
   void species_inputs(const SystemicDrivers& drivers, TissueModel::SpeciesInputs& in) const {
     model_.species_inputs(drivers, in);
-    for (auto* a : {&in.no_source, &in.no_decay, &in.tnf_source, &in.ifn_source, &in.nrtn_source}) exchange_ghosts(*a);
+    for (auto* a : {&in.no_source, &in.no_decay, &in.tnf_source, &in.ifn_source, &in.nrtn_source, &in.danger_source})
+      exchange_ghosts(*a);
   }
 
   // The problem (this rank's slab) with the model's initial sources and decay, so that the
@@ -585,12 +587,14 @@ class AlsRun {
     add_scenario_sources(index_.tnf, in.tnf_source);
     add_scenario_sources(index_.ifn, in.ifn_source);
     add_scenario_sources(index_.nrtn, in.nrtn_source);
+    add_scenario_sources(index_.danger, in.danger_source);
     auto& no = p.species[std::size_t(index_.no)];
     no.source = in.no_source;
     no.decay = in.no_decay;
     p.species[std::size_t(index_.tnf)].source = in.tnf_source;
     p.species[std::size_t(index_.ifn)].source = in.ifn_source;
     p.species[std::size_t(index_.nrtn)].source = in.nrtn_source;
+    p.species[std::size_t(index_.danger)].source = in.danger_source;
     p.species[std::size_t(index_.eb)].source.assign(p.tissue.size(), 0.f);
     problem_with_inputs_ = std::move(p);
     return problem_with_inputs_;
@@ -602,9 +606,9 @@ class AlsRun {
     for (std::size_t v = 0; v < source.size(); ++v) source[v] += extra[v];
   }
 
-  // The host copy of a model species' field (the five the model drives).
+  // The host copy of a model species' field (the six the model drives).
   const std::vector<float>& species_field(int s) const {
-    const std::vector<float>* fields[] = {&no_, &tnf_, &ifn_, &nrtn_, &eb_};
+    const std::vector<float>* fields[] = {&no_, &tnf_, &ifn_, &nrtn_, &eb_, &danger_};
     return *fields[species_slot(s)];
   }
 
@@ -614,6 +618,7 @@ class AlsRun {
     if (s == index_.ifn) return 2;
     if (s == index_.nrtn) return 3;
     if (s == index_.eb) return 4;
+    if (s == index_.danger) return 5;
     return -1;
   }
 
@@ -622,7 +627,10 @@ class AlsRun {
     backend_.get_concentration(index_.tnf, tnf_.data());
     backend_.get_concentration(index_.ifn, ifn_.data());
     backend_.get_concentration(index_.nrtn, nrtn_.data());
+    backend_.get_concentration(index_.danger, danger_.data());
   }
+
+  TissueModel::ModelFields model_fields() const { return {&no_, &tnf_, &ifn_, &nrtn_, &danger_}; }
 
   // Uploads the sources and decay rates the states imply, then solves / advances the species.
   void transport(const SystemicDrivers& drivers, double h) {
@@ -641,6 +649,7 @@ class AlsRun {
     upload(index_.tnf, nullptr, in.tnf_source);
     upload(index_.ifn, nullptr, in.ifn_source);
     upload(index_.nrtn, nullptr, in.nrtn_source);
+    upload(index_.danger, nullptr, in.danger_source);
     download_fields();
   }
 
@@ -648,11 +657,11 @@ class AlsRun {
   void step(double h) {
     const SystemicDrivers drivers = systemic_.average_and_advance(settings_, time_, h);
     if (settings_.strang) {
-      model_.advance(no_, tnf_, ifn_, nrtn_, drivers, 0.5 * h);
+      model_.advance(model_fields(), drivers, 0.5 * h);
       transport(drivers, h);
-      model_.advance(no_, tnf_, ifn_, nrtn_, drivers, 0.5 * h);
+      model_.advance(model_fields(), drivers, 0.5 * h);
     } else {
-      model_.advance(no_, tnf_, ifn_, nrtn_, drivers, h);
+      model_.advance(model_fields(), drivers, h);
       transport(drivers, h);
     }
   }
@@ -663,7 +672,17 @@ class AlsRun {
   }
 
   void update_milestones() {
-    const double bbb = locomotor_score(settings_, readouts_.mn_fraction(model_));
+    const Readouts::Survival survived = readouts_.survival(model_);
+    const double bbb = locomotor_score(settings_, survived.hindlimb);
+    // Each segment's own onset: the first time its MN loss passes the loss that marks onset of
+    // the whole animal (onset_loss), so that the spread of the disease along the cord shows.
+    const std::vector<CordSegment>& segments = problem_.labels.segments;
+    for (std::size_t k = 0; k < segments.size(); ++k) {
+      const std::string name = "onset_" + segments[k].name;
+      if (!(1.0 - survived.segment[k] >= onset_loss(settings_)) || milestones_.count(name)) continue;
+      milestones_[name] = time_;
+      events_csv_ += fmt::format("{:.6g},milestone,{},\n", time_ / kDay, name);
+    }
     const std::pair<const char*, bool> reached[] = {{"onset", bbb < settings_.onset_score},
                                                     {"early_disease", bbb <= settings_.early_disease_score},
                                                     {"end_stage", bbb <= settings_.end_stage_score}};
@@ -743,7 +762,7 @@ class AlsRun {
   }
 
   void record_readout(const std::string& label) {
-    const ReadoutRow row = readouts_.measure(time_, model_, systemic_, no_, tnf_, ifn_, nrtn_);
+    const ReadoutRow row = readouts_.measure(time_, model_, systemic_, model_fields());
     if (readout_table_.columns.empty())
       for (const auto& [name, value] : row) readout_table_.columns.push_back(name);
     std::vector<double> values;
@@ -773,6 +792,8 @@ class AlsRun {
     summary.add("end_stage_d", end / kDay);
     summary.add("disease_duration_d", (end - onset) / kDay);
     summary.add("final_mn_fraction", final_mn_fraction);
+    for (const CordSegment& segment : problem_.labels.segments)
+      summary.add("onset_" + segment.name + "_d", milestone("onset_" + segment.name) / kDay);
     for (const auto& [name, value] : summary_) summary.add(name, value);
     if (ranks_) summary.add("mpi_ranks", long(ranks_->size()));
     summary.write(dir);
@@ -799,7 +820,7 @@ class AlsRun {
   double time_ = 0.0;
   std::size_t next_output_ = 1;  // the next output frame's index into output_times
   double next_readout_ = 0.0;
-  std::vector<float> no_, tnf_, ifn_, nrtn_, eb_;
+  std::vector<float> no_, tnf_, ifn_, nrtn_, eb_, danger_;
   std::vector<Pending> pending_;
   std::map<std::string, double> milestones_;
   std::map<std::string, double> last_eb_;

@@ -76,6 +76,10 @@ double locomotor_score(const ModelSettings& s, double f) {
   return 21.0 * std::clamp((f - s.bbb_zero_fraction) / (s.bbb_full_fraction - s.bbb_zero_fraction), 0.0, 1.0);
 }
 
+double onset_loss(const ModelSettings& s) {
+  return 1.0 - (s.bbb_zero_fraction + (s.bbb_full_fraction - s.bbb_zero_fraction) * s.onset_score / 21.0);
+}
+
 double evans_blue_ug_per_g(double nM) {
   constexpr double molar_mass_g_per_mol = 960.8;
   constexpr double tissue_g_per_mL = 1.04;
@@ -87,24 +91,53 @@ Readouts::Readouts(const Problem& problem, const TissueModel& model) : problem_(
   const GridSpec& g = problem.labels.grid;
   voxel_mm3_ = g.spacing_um[0] * g.spacing_um[1] * g.spacing_um[2] * 1e-9;
   for (const CordSegment& s : problem.labels.segments) segment_length_um_.push_back(s.z_end_um - s.z_begin_um);
-  std::vector<double> pool(1, 0.0);
+  const std::size_t segments = problem.labels.segments.size();
+  for (std::size_t n = 0; n < model.tissue_voxels(); ++n) {
+    const std::uint8_t k = problem.labels.segment[model.global_voxel(n)];
+    segment_of_.push_back(k > 0 && k <= segments ? int(k) - 1 : -1);
+  }
+  std::vector<double> pool(1 + segments, 0.0);
   model.sum_over_ranks(pool, [&](std::vector<double>& acc) {
-    for (std::size_t n = 0; n < model.tissue_voxels(); ++n) acc[0] += model.inputs(n).motor_neurons_initial * voxel_mm3_;
+    for (std::size_t n = 0; n < model.tissue_voxels(); ++n) {
+      const double cells = model.inputs(n).motor_neurons_initial * voxel_mm3_;
+      acc[0] += cells;
+      if (segment_of_[n] >= 0) acc[1 + std::size_t(segment_of_[n])] += cells;
+    }
   });
   initial_pool_ = pool[0];
+  initial_segment_.assign(pool.begin() + 1, pool.end());
 }
 
-double Readouts::mn_fraction(const TissueModel& model) const {
-  std::vector<double> cells(1, 0.0);
+Readouts::Survival Readouts::survival(const TissueModel& model) const {
+  const std::size_t segments = initial_segment_.size();
+  std::vector<double> cells(1 + segments, 0.0);
   model.sum_over_ranks(cells, [&](std::vector<double>& acc) {
-    for (std::size_t n = 0; n < model.tissue_voxels(); ++n) acc[0] += model.state(n).motor_neurons * voxel_mm3_;
+    for (std::size_t n = 0; n < model.tissue_voxels(); ++n) {
+      const double mn = motor_neurons(model.state(n)) * voxel_mm3_;
+      acc[0] += mn;
+      if (segment_of_[n] >= 0) acc[1 + std::size_t(segment_of_[n])] += mn;
+    }
   });
-  return initial_pool_ > 0 ? cells[0] / initial_pool_ : nan;
+  Survival s;
+  s.lumbar = initial_pool_ > 0 ? cells[0] / initial_pool_ : nan;
+  double hind = 0.0, hind0 = 0.0;
+  const std::size_t first = std::size_t(std::max(1.0, model.spec().settings.locomotor_from_segment)) - 1;
+  for (std::size_t k = 0; k < segments; ++k) {
+    s.segment.push_back(initial_segment_[k] > 0 ? cells[1 + k] / initial_segment_[k] : nan);
+    if (k >= first) {
+      hind += cells[1 + k];
+      hind0 += initial_segment_[k];
+    }
+  }
+  // A cord with fewer segments than the enlargement's first: the whole pool drives the score.
+  s.hindlimb = hind0 > 0 ? hind / hind0 : s.lumbar;
+  return s;
 }
 
 ReadoutRow Readouts::measure(double time_s, const TissueModel& model, const SystemicState& systemic,
-                             const std::vector<float>& no, const std::vector<float>& tnf, const std::vector<float>& ifn,
-                             const std::vector<float>& nrtn) const {
+                             const TissueModel::ModelFields& fields) const {
+  const std::vector<float>&no = *fields.no, &tnf = *fields.tnf, &ifn = *fields.ifn, &nrtn = *fields.nrtn,
+                      &danger = *fields.danger;
   const ModelSettings& settings = model.spec().settings;
   const TissueModelParams& q = model.params();
   const LabelledGrid& labels = problem_.labels;
@@ -113,7 +146,7 @@ ReadoutRow Readouts::measure(double time_s, const TissueModel& model, const Syst
   std::vector<double> pool_cells(segments * 2, 0.0);
   double cells = 0.0, msc_cells = 0.0;
   Mean activated_gray, microglia_pools, astro_gray, barrier_gray, barrier_white, adhesion_gray, no_gray, no_white,
-      no_pools, tnf_gray, ifn_gray, nrtn_gray, decay_gray, decay_white;
+      no_pools, tnf_gray, ifn_gray, nrtn_gray, decay_gray, decay_white, danger_gray, danger_pools, stress_pools;
   double no_max = 0.0;
   Correlation astro_microglia;
   // Summed over every rank's voxels in grid order: this rank continues the sums of the ranks below.
@@ -124,7 +157,8 @@ ReadoutRow Readouts::measure(double time_s, const TissueModel& model, const Syst
     p(pool_cells);
     for (double* x : {&cells, &msc_cells, &no_max}) p(*x);
     for (Mean* m : {&activated_gray, &microglia_pools, &astro_gray, &barrier_gray, &barrier_white, &adhesion_gray,
-                    &no_gray, &no_white, &no_pools, &tnf_gray, &ifn_gray, &nrtn_gray, &decay_gray, &decay_white})
+                    &no_gray, &no_white, &no_pools, &tnf_gray, &ifn_gray, &nrtn_gray, &decay_gray, &decay_white,
+                    &danger_gray, &danger_pools, &stress_pools})
       p(*m);
     p(astro_microglia);
   };
@@ -140,15 +174,18 @@ ReadoutRow Readouts::measure(double time_s, const TissueModel& model, const Syst
       const std::uint8_t t = labels.tissue[gv];
       const bool gray = is_gray(t);
       const bool pool = t == std::uint8_t(Tissue::motor_neuron_pool);
-      const double mn = s.motor_neurons * voxel_mm3_;
+      const double mn = motor_neurons(s) * voxel_mm3_;
+      const double activation = microglia_activation(in, s);
+      const double activated = microglia_density(q, in, s) * activation;
       cells += mn;
       msc_cells += s.msc * voxel_mm3_;
       if (pool && labels.segment[gv] > 0) pool_cells[2 * (labels.segment[gv] - 1u) + std::size_t(model.side(n))] += mn;
       no_max = std::max(no_max, double(no[v]));
       const SpeciesTerms terms = species_terms(q, in, drivers, s);
       if (gray) {
-        activated_gray.add(microglia_density(q, in, s) * s.microglia);
-        astro_gray.add(s.astrocytes);
+        activated_gray.add(activated);
+        astro_gray.add(astrocyte_reactivity(in, s));
+        danger_gray.add(danger[v]);
         barrier_gray.add(s.barrier);
         adhesion_gray.add(s.adhesion);
         no_gray.add(no[v]);
@@ -162,21 +199,30 @@ ReadoutRow Readouts::measure(double time_s, const TissueModel& model, const Syst
         decay_white.add(terms.no_decay);
       }
       if (pool) {
-        microglia_pools.add(s.microglia);
+        microglia_pools.add(activation);
         no_pools.add(no[v]);
+        danger_pools.add(danger[v]);
+        stress_pools.add(mean_stress(s));
       }
-      // Mutant-free astrocytes against activated microglia, over the ventral horns (Yamanaka 2008).
+      // Mutant-free astrocytes against activated microglia over the ventral horns, where the
+      // disease acts (Yamanaka 2008). Before disease the activated density is the resting
+      // variation of microglia, unrelated to the astrocytes' genotype, so r ≈ 0 there.
       if (t == std::uint8_t(Tissue::ventral_horn) || pool)
-        astro_microglia.add((1.0 - in.sod1_astrocytes) * in.astrocytes, microglia_density(q, in, s) * s.microglia);
+        astro_microglia.add((1.0 - q.sod1_astrocytes * (1.0 - in.excised_astrocytes)) * in.astrocytes, activated);
     }
     pack(Pack<true>{a});
   });
   pack(Pack<false>{sums});
   const double f = initial_pool_ > 0 ? cells / initial_pool_ : nan;
+  const Survival survived = survival(model);  // a collective, like the sums above
   ReadoutRow row = {{"time_d", time_s / 86400.0},
                     {"mn_fraction", f},
-                    {"bbb_score", locomotor_score(settings, f)},
+                    {"hindlimb_mn_fraction", survived.hindlimb},
+                    {"bbb_score", locomotor_score(settings, survived.hindlimb)},
                     {"mn_pool_per_side", cells * settings.counted_fraction / 2.0}};
+  // The rostro-caudal profile of the disease: each segment's MN loss.
+  for (std::size_t k = 0; k < segments; ++k)
+    row.emplace_back("mn_loss_" + labels.segments[k].name, 1.0 - survived.segment[k]);
   for (std::size_t k = 0; k < segments; ++k) {
     // MNs per ventral horn per section: the pool of one side of the segment, the share a Nissl
     // count includes, spread over the segment's sections; the mean of both sides.
@@ -201,6 +247,9 @@ ReadoutRow Readouts::measure(double time_s, const TissueModel& model, const Syst
       {"tnf_gray_pM", tnf_gray.value()},
       {"ifng_gray_pM", ifn_gray.value()},
       {"nrtn_gray_pM", nrtn_gray.value()},
+      {"danger_gray_nM", danger_gray.value()},
+      {"danger_pools_nM", danger_pools.value()},
+      {"mn_stress_pools", stress_pools.value()},
       {"msc_tissue_cells", msc_cells},
       {"msc_plasma_cells", systemic.plasma_msc},
       {"msc_lung_cells", systemic.lung_msc},

@@ -16,8 +16,11 @@ namespace cordsim {
 // One row of readouts: ordered (name, value) pairs; NaN where a value is undefined.
 using ReadoutRow = std::vector<std::pair<std::string, double>>;
 
-// BBB(f) = 21 · clamp((f − f₀)/(f₁ − f₀), 0, 1).
-double locomotor_score(const ModelSettings& settings, double mn_fraction);
+// BBB(f) = 21 · clamp((f − f₀)/(f₁ − f₀), 0, 1), f the surviving fraction of the hindlimb MNs.
+double locomotor_score(const ModelSettings& settings, double hindlimb_mn_fraction);
+// The MN loss 1 − f at which the score first falls below the onset score: the loss that marks a
+// segment's own onset (per-segment onset day).
+double onset_loss(const ModelSettings& settings);
 
 // Micrograms of Evans Blue per gram of tissue for a concentration in nM (EB 960.8 g/mol; tissue
 // 1.04 g/mL).
@@ -30,12 +33,17 @@ class Readouts {
  public:
   Readouts(const Problem& problem, const TissueModel& model);
 
-  // Surviving fraction of the lumbar MN pool.
-  double mn_fraction(const TissueModel& model) const;
+  // Surviving MN fractions: the whole lumbar pool, the hindlimb pools (segments from
+  // locomotor_from_segment caudally), and each segment's.
+  struct Survival {
+    double lumbar = 0.0, hindlimb = 0.0;
+    std::vector<double> segment;
+  };
+  Survival survival(const TissueModel& model) const;
+  double mn_fraction(const TissueModel& model) const { return survival(model).lumbar; }
 
   ReadoutRow measure(double time_s, const TissueModel& model, const SystemicState& systemic,
-                     const std::vector<float>& no, const std::vector<float>& tnf, const std::vector<float>& ifn,
-                     const std::vector<float>& nrtn) const;
+                     const TissueModel::ModelFields& fields) const;
 
   // Evans Blue per region after an assay: gray, white, and gray per segment (µg/g). `eb` is the
   // field on the model's grid arrays (the rank's slab on a decomposed run).
@@ -44,7 +52,9 @@ class Readouts {
  private:
   const Problem& problem_;
   double voxel_mm3_ = 0.0;
-  double initial_pool_ = 0.0;  // cells in all MN pools
+  double initial_pool_ = 0.0;            // cells in all MN pools
+  std::vector<double> initial_segment_;  // cells per segment (index segment − 1)
+  std::vector<int> segment_of_;          // per tissue voxel of this rank: segment − 1, or −1
   std::vector<double> segment_length_um_;
 };
 

@@ -28,6 +28,27 @@ double standard_normal(std::mt19937_64& rng) {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
+// A standard normal draw that depends only on (seed, n): SplitMix64 of both, then Box–Muller, so
+// that every voxel gets the same draw on any number of ranks and in any loop order.
+double hashed_normal(std::uint64_t seed, std::uint64_t n) {
+  std::uint64_t z = seed + 0x9e3779b97f4a7c15ull * (n + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  const double u1 = (double(z >> 32) + 0.5) / 4294967296.0;
+  const double u2 = (double(z & 0xffffffffu) + 0.5) / 4294967296.0;
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+// A source as the float32 the back end stores, with sources below 1e-24 nM/s (a molecule per
+// cubic metre per year) set to 0: once the last MNs are gone their danger signal decays through
+// the subnormal floats, where every solver operation is some hundred times slower.
+float flush_tiny(double source) { return std::abs(source) < 1e-24 ? 0.f : float(source); }
+
+// The seed of the resting-microglia density variation: fixed, so every arm of a line sees the
+// same tissue (an arm differs from its control only by its intervention).
+constexpr std::uint64_t kMicrogliaDensitySeed = 20261207;
+
 }  // namespace
 
 ModelSpeciesIndex model_species_index(const Scenario& scenario) {
@@ -35,7 +56,7 @@ ModelSpeciesIndex model_species_index(const Scenario& scenario) {
   for (std::size_t s = 0; s < scenario.species.size(); ++s) {
     const std::string& name = scenario.species[s].name;
     int* slot = name == "NO" ? &index.no : name == "TNF" ? &index.tnf : name == "IFNg" ? &index.ifn
-              : name == "NRTN" ? &index.nrtn : name == "EB" ? &index.eb : nullptr;
+              : name == "NRTN" ? &index.nrtn : name == "EB" ? &index.eb : name == "DAMP" ? &index.danger : nullptr;
     if (slot) *slot = int(s);
   }
   return index;
@@ -83,79 +104,55 @@ TissueModel::TissueModel(const Scenario& scenario, const Problem& problem, const
     ++global_tissue_voxels_;
     if (v < begin) ++first_tissue_;
   }
-  std::vector<double> initial_mn;  // per own tissue voxel, for the horns' initial MNs below
+  const double spread = spec_.settings.microglia_density_spread;
   for (std::size_t v = begin; v < end; ++v) {
     if (!problem.tissue[v]) continue;
     voxel_.push_back(std::uint32_t(v - offset_));
-    const std::uint8_t t = labels.tissue[v];
     const int i = int(v % std::size_t(g.shape[0]));
-    const int side = g.origin_um[0] + (i + 0.5) * g.spacing_um[0] < midline ? 0 : 1;
-    side_.push_back(std::uint8_t(side));
-    int horn = -1;
-    if ((t == std::uint8_t(Tissue::ventral_horn) || t == std::uint8_t(Tissue::motor_neuron_pool)) && labels.segment[v] > 0)
-      horn = 2 * (labels.segment[v] - 1) + side;
-    horn_.push_back(horn);
-    initial_mn.push_back(fields.motor_neuron_density[v]);
+    side_.push_back(std::uint8_t(g.origin_um[0] + (i + 0.5) * g.spacing_um[0] < midline ? 0 : 1));
     VoxelInputs in{};
     in.motor_neurons_initial = fields.motor_neuron_density[v];
-    in.microglia_baseline = fields.microglia_density[v];
+    // Resting microglial density varies from voxel to voxel (log-normal, mean kept): the tissue
+    // noise against which the astrocyte–microglia correlation is measured.
+    in.microglia_baseline = fields.microglia_density[v] * std::exp(spread * hashed_normal(kMicrogliaDensitySeed, v) -
+                                                                   0.5 * spread * spread);
     in.astrocytes = fields.astrocyte_density[v];
     in.capillary_surface = fields.capillary_surface_density[v];
-    in.sod1_motor_neurons = spec_.sod1_motor_neurons;
-    in.sod1_astrocytes = spec_.sod1_astrocytes;
-    in.sod1_microglia = spec_.sod1_microglia;
     inputs_.push_back(in);
     CellState s{};
-    s.motor_neurons = in.motor_neurons_initial;
+    s.mn_carrier = in.motor_neurons_initial;
     s.barrier = 1.0;
     s.adhesion = 1.0;
     s.wnt = 1.0;
     states_.push_back(s);
   }
-  // MNs per horn, summed over the pool voxels of every rank in grid order.
-  horn_initial_.assign(2 * labels.segments.size(), 0.0);
-  sum_over_ranks(horn_initial_, [&](std::vector<double>& acc) {
-    for (std::size_t n = 0; n < voxel_.size(); ++n)
-      if (horn_[n] >= 0) acc[std::size_t(horn_[n])] += initial_mn[n];
-  });
 }
 
-void TissueModel::update_injury() {
-  horn_injury_.assign(horn_initial_.size(), 0.0);
-  sum_over_ranks(horn_injury_, [&](std::vector<double>& acc) {
-    for (std::size_t i = 0; i < voxel_.size(); ++i)
-      if (horn_[i] >= 0) acc[std::size_t(horn_[i])] += states_[i].motor_neurons;
-  });
-  for (std::size_t h = 0; h < horn_injury_.size(); ++h)
-    horn_injury_[h] = horn_initial_[h] > 0 ? 1.0 - horn_injury_[h] / horn_initial_[h] : 0.0;
-}
-
-void TissueModel::advance(const std::vector<float>& no, const std::vector<float>& tnf, const std::vector<float>& ifn,
-                          const std::vector<float>& nrtn, const SystemicDrivers& drivers, double dt) {
+void TissueModel::advance(const ModelFields& f, const SystemicDrivers& drivers, double dt) {
   const long n = long(voxel_.size());
   const int order = spec_.settings.reaction_order;
-  update_injury();
 #pragma omp parallel for schedule(static)
   for (long i = 0; i < n; ++i) {
     const std::size_t v = voxel_[std::size_t(i)];
-    const LocalFields c{no[v], tnf[v], ifn[v], nrtn[v], injury(std::size_t(i))};
+    const LocalFields c{(*f.no)[v], (*f.tnf)[v], (*f.ifn)[v], (*f.nrtn)[v], (*f.danger)[v]};
     states_[std::size_t(i)] = advance_cell_state(params_, inputs_[std::size_t(i)], c, drivers, states_[std::size_t(i)], dt, order);
   }
 }
 
 void TissueModel::species_inputs(const SystemicDrivers& drivers, SpeciesInputs& out) const {
-  for (auto* field : {&out.no_source, &out.no_decay, &out.tnf_source, &out.ifn_source, &out.nrtn_source})
+  for (auto* field : {&out.no_source, &out.no_decay, &out.tnf_source, &out.ifn_source, &out.nrtn_source, &out.danger_source})
     field->assign(grid_voxels_, 0.f);
   const long n = long(voxel_.size());
 #pragma omp parallel for schedule(static)
   for (long i = 0; i < n; ++i) {
     const std::size_t v = voxel_[std::size_t(i)];
     const SpeciesTerms t = species_terms(params_, inputs_[std::size_t(i)], drivers, states_[std::size_t(i)]);
-    out.no_source[v] = float(t.no_source);
+    out.no_source[v] = flush_tiny(t.no_source);
     out.no_decay[v] = float(t.no_decay);
-    out.tnf_source[v] = float(t.tnf_source);
-    out.ifn_source[v] = float(t.ifn_source);
-    out.nrtn_source[v] = float(t.neurturin_source);
+    out.tnf_source[v] = flush_tiny(t.tnf_source);
+    out.ifn_source[v] = flush_tiny(t.ifn_source);
+    out.nrtn_source[v] = flush_tiny(t.neurturin_source);
+    out.danger_source[v] = flush_tiny(t.danger_source);
   }
 }
 
@@ -174,26 +171,34 @@ void TissueModel::evans_blue_inputs(double base_decay, std::vector<float>& decay
 void TissueModel::excise(const ModelEvent& event) {
   std::mt19937_64 rng(event.seed);
   rng.discard(first_tissue_);  // the draws of the tissue voxels on the planes below this rank's
-  for (VoxelInputs& in : inputs_) {
-    const double excised = std::clamp(event.efficiency + event.efficiency_spread * standard_normal(rng), 0.0, 1.0);
-    double& mutant = event.cell_type == "astrocytes"      ? in.sod1_astrocytes
-                     : event.cell_type == "motor_neurons" ? in.sod1_motor_neurons
-                                                          : in.sod1_microglia;
-    mutant *= 1.0 - excised;
+  const int type = event.cell_type == "motor_neurons" ? 0 : event.cell_type == "astrocytes" ? 1 : 2;
+  for (std::size_t n = 0; n < inputs_.size(); ++n) {
+    const double e = std::clamp(event.efficiency + event.efficiency_spread * standard_normal(rng), 0.0, 1.0);
+    excise_cells(type, e, inputs_[n], states_[n]);
   }
 }
 
-void TissueModel::state_field(int state, std::vector<float>& grid) const {
-  grid.assign(grid_voxels_, 0.f);
-  for (std::size_t i = 0; i < voxel_.size(); ++i) {
-    CellState s = states_[i];
-    grid[voxel_[i]] = float(state_at(s, state));
+double TissueModel::output_value(int field, std::size_t n) const {
+  const CellState& s = states_[n];
+  const VoxelInputs& in = inputs_[n];
+  switch (field) {
+    case 0: return motor_neurons(s);
+    case 1: return mean_stress(s);
+    case 2: return microglia_activation(in, s);
+    case 3: return astrocyte_reactivity(in, s);
+    case 4: return s.barrier;
+    case 5: return s.adhesion;
+    case 6: return s.msc;
+    case 7: return s.wnt;
+    case 8: return params_.sod1_astrocytes * (1.0 - in.excised_astrocytes);
+    case 9: return in.excised_motor_neurons;
+    default: return in.excised_microglia;
   }
 }
 
-void TissueModel::mutant_astrocyte_field(std::vector<float>& grid) const {
+void TissueModel::output_field(int field, std::vector<float>& grid) const {
   grid.assign(grid_voxels_, 0.f);
-  for (std::size_t i = 0; i < voxel_.size(); ++i) grid[voxel_[i]] = float(inputs_[i].sod1_astrocytes);
+  for (std::size_t i = 0; i < voxel_.size(); ++i) grid[voxel_[i]] = float(output_value(field, i));
 }
 
 }  // namespace cordsim

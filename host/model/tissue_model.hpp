@@ -5,7 +5,7 @@
 // in the back end; this class turns states into their sources and decay rates and reads their
 // fields back (docs/model.md).
 //
-// The states are float64 on the host (64 B per tissue voxel, plus 56 B of inputs): the states
+// The states are float64 on the host (96 B per tissue voxel, plus 56 B of inputs): the states
 // change on a scale of hours to days, once per slow step, so their update is a small share of a
 // step next to the species solves, which run on the back end.
 #include <cstdint>
@@ -21,7 +21,7 @@ namespace cordsim {
 
 // Indices of the model's species in the scenario's species list.
 struct ModelSpeciesIndex {
-  int no = -1, tnf = -1, ifn = -1, nrtn = -1, eb = -1;
+  int no = -1, tnf = -1, ifn = -1, nrtn = -1, eb = -1, danger = -1;
 };
 ModelSpeciesIndex model_species_index(const Scenario& scenario);
 
@@ -71,10 +71,8 @@ class TissueModel {
   std::size_t array_offset() const { return offset_; }
   // Index of tissue voxel n in the whole grid (e.g. into the labels).
   std::size_t global_voxel(std::size_t n) const { return std::size_t(voxel_[n]) + offset_; }
-  // Side of the midline of tissue voxel n (0 left, 1 right), and its ventral horn (2·(segment − 1)
-  // + side for ventral-horn and motor-neuron-pool voxels of a segment; else −1).
+  // Side of the midline of tissue voxel n (0 left, 1 right).
   int side(std::size_t n) const { return side_[n]; }
-  int horn(std::size_t n) const { return horn_[n]; }
   // A sum over every rank's tissue voxels in global voxel order (see RunningSum; on one rank add(acc)).
   void sum_over_ranks(std::vector<double>& acc, const std::function<void(std::vector<double>&)>& add) const {
     if (running_sum_)
@@ -89,34 +87,36 @@ class TissueModel {
   const TissueModelParams& params() const { return params_; }
   const ModelSpec& spec() const { return spec_; }
 
-  // Advances every voxel's states by dt with the species fields (grid arrays, nM) frozen.
-  void advance(const std::vector<float>& no, const std::vector<float>& tnf, const std::vector<float>& ifn,
-               const std::vector<float>& nrtn, const SystemicDrivers& drivers, double dt);
+  // The species fields the states read (this rank's grid arrays, nM).
+  struct ModelFields {
+    const std::vector<float>*no, *tnf, *ifn, *nrtn, *danger;
+  };
+  // Advances every voxel's states by dt with the species fields frozen.
+  void advance(const ModelFields& fields, const SystemicDrivers& drivers, double dt);
 
   // Sources (nM/s) and decay rates (1/s) of the species on the grid (this rank's arrays) from the
   // current states; the ghost planes are left to the caller (a halo exchange).
   // `base_decay` are the species' own first-order decay rates from the scenario.
   struct SpeciesInputs {
-    std::vector<float> no_source, no_decay, tnf_source, ifn_source, nrtn_source;
+    std::vector<float> no_source, no_decay, tnf_source, ifn_source, nrtn_source, danger_source;
   };
   void species_inputs(const SystemicDrivers& drivers, SpeciesInputs& out) const;
 
   // Evans Blue assay inputs: decay k_EB + PS/α and source PS·C_p per voxel.
   void evans_blue_inputs(double base_decay, std::vector<float>& decay, std::vector<float>& source) const;
 
-  // Cre excision: each voxel loses a fraction e + spread·z of the cell type's mutant gene (z a
-  // standard normal draw per voxel under the event's seed, clamped to [0, 1]). The draws follow the
-  // global tissue-voxel order: a rank skips the draws of the tissue voxels before its planes, so
-  // every voxel gets the same draw for any number of ranks.
+  // Cre excision, a mosaic: in each voxel a share e = efficiency + spread·z of the cell type's
+  // remaining carriers (z a standard normal draw per voxel under the event's seed, e clamped to
+  // [0, 1]) loses the gene entirely and becomes the excised subpopulation (excise_cells). The
+  // draws follow the global tissue-voxel order: a rank skips the draws of the tissue voxels before
+  // its planes, so every voxel gets the same draw for any number of ranks.
   void excise(const ModelEvent& event);
 
-  // A state as a grid field (0 outside the tissue) for output.
-  void state_field(int state, std::vector<float>& grid) const;
-  void mutant_astrocyte_field(std::vector<float>& grid) const;
-
-  // The injury signal D of tissue voxel n (its horn's MN loss), as of the last update.
-  double injury(std::size_t n) const { return horn_[n] < 0 ? 0.0 : horn_injury_[std::size_t(horn_[n])]; }
-  void update_injury();
+  // The written per-voxel fields (kOutputFields, als_run.cpp): voxel totals of the mosaic
+  // (MN density, mean stress, activation, reactivity), the other states and the excised shares.
+  static constexpr int kOutputFields = 11;
+  double output_value(int field, std::size_t n) const;
+  void output_field(int field, std::vector<float>& grid) const;
 
  private:
   ModelSpec spec_;
@@ -129,9 +129,6 @@ class TissueModel {
   std::vector<std::uint32_t> voxel_;
   std::vector<std::uint8_t> side_;
   std::vector<VoxelInputs> inputs_;
-  std::vector<int> horn_;                   // per tissue voxel: its ventral horn (2·segment + side), or −1
-  std::vector<double> horn_initial_;        // MNs (cells/mm³ summed over pool voxels) per horn
-  std::vector<double> horn_injury_;         // D per horn, refreshed before every state update
   std::vector<CellState> states_;
 };
 

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <string>
 
+#include <toml++/toml.h>
+
 #include "host/config/scenario.hpp"
 
 namespace cordsim {
@@ -25,10 +27,13 @@ TEST(ModelInput, BaseScenarioMergesAndOverridesApply) {
   const Scenario s = load_scenario(kRat);
   ASSERT_TRUE(s.model);
   EXPECT_EQ(s.name, "rat_sod1g93a");
-  EXPECT_EQ(s.species.size(), 5u);  // from the base, wild_type_rat.toml
-  EXPECT_DOUBLE_EQ(s.model->sod1_astrocytes, 1.0);  // the child's genotype replaces the base's 0
-  EXPECT_NEAR(s.model->params.toxic_death_rate * 86400.0, 7.0, 1e-12);  // rat value, not the default 5/d
-  EXPECT_NEAR(s.model->params.death_hill, 24.0, 0.0);                    // registry default
+  EXPECT_EQ(s.species.size(), 6u);  // from the base, wild_type_rat.toml
+  EXPECT_DOUBLE_EQ(s.model->params.sod1_astrocytes, 1.0);  // the child's genotype replaces the base's 0
+  // The line's fitted value comes from scenarios/als/fitted/rat.toml, the base of wild_type_rat.toml.
+  const toml::table fitted = toml::parse_file(std::string(CORDSIM_SOURCE_DIR) + "/scenarios/als/fitted/rat.toml");
+  const std::string r_int = fitted["model"]["motor_neurons"]["intrinsic_stress_rate"].value_or(std::string());
+  EXPECT_NEAR(s.model->params.stress_intrinsic_rate * 86400.0, std::stod(r_int), 1e-9 * std::stod(r_int));
+  EXPECT_NEAR(s.model->params.death_hill, 4.0, 0.0);                    // registry default
   EXPECT_EQ(s.model->events.size(), 4u);  // the base's assay + the rat's two assays and snapshot, appended
   const Scenario t = load_scenario(kRat, {"model.motor_neurons.death_hill=12", "model.slow_step=\"3 h\""});
   EXPECT_DOUBLE_EQ(t.model->params.death_hill, 12.0);
@@ -39,8 +44,8 @@ TEST(ModelInput, BaseScenarioMergesAndOverridesApply) {
 TEST(ModelInput, BadValuesNameKeyAndProblem) {
   EXPECT_NE(error_of({"model.motor_neurons.death_hil=3"}).find("model.motor_neurons.death_hil: unknown key"),
             std::string::npos);
-  EXPECT_NE(error_of({"model.motor_neurons.toxic_death_rate=5"}).find("value without unit"), std::string::npos);
-  EXPECT_NE(error_of({"model.motor_neurons.toxic_death_rate=\"5 um\""}).find("wrong unit"), std::string::npos);
+  EXPECT_NE(error_of({"model.motor_neurons.death_rate=5"}).find("value without unit"), std::string::npos);
+  EXPECT_NE(error_of({"model.motor_neurons.death_rate=\"5 um\""}).find("wrong unit"), std::string::npos);
   EXPECT_NE(error_of({"model.genotype.sod1_astrocytes=2"}).find("out of range [0, 1]"), std::string::npos);
   EXPECT_NE(error_of({"model.splitting=\"strange\""}).find("must be one of \"strang\", \"lie\""), std::string::npos);
   EXPECT_NE(error_of({"model.reaction_order=3"}).find("must be 1 (exponential Euler) or 2"), std::string::npos);

@@ -62,35 +62,67 @@ TEST(ReactionIntegrator, StaysNonNegativeAndBoundedWhenStiff) {
 // The full cell state under extreme inputs and a 30-day step: densities stay ≥ 0, fractions in [0, 1].
 TEST(ReactionIntegrator, CellStatesKeepTheirBoundsAtHugeSteps) {
   TissueModelParams q;
+  q.sod1_motor_neurons = q.sod1_astrocytes = q.sod1_microglia = 1;
   q.stress_intrinsic_rate = 1e-3;
-  q.death_rate = 1e-2;
-  q.toxic_death_rate = 1e-1;
+  q.stress_no_rate = 1e-2;
+  q.stress_astrocyte_rate = 1e-2;
+  q.death_rate = 1e-1;
   q.microglia_rate = 1e-2;
-  q.microglia_injury = 5;
+  q.microglia_danger = 5;
+  q.microglia_astrocyte_gain = 3;
   q.astrocyte_rate = 1e-2;
-  q.astrocyte_intrinsic = 1;
+  q.astrocyte_danger = 1;
   q.barrier_repair_rate = 1e-3;
   q.barrier_damage_rate = 1e-1;
   q.wnt_rate = 1e-3;
   q.adhesion_rate = 1e-3;
   q.msc_homing = 1e-3;
   q.msc_loss = 1e-5;
-  const VoxelInputs v{20000, 6500, 15000, 21, 1, 1, 1};
-  const LocalFields c{5000, 10, 10, 1, 0.9};
+  VoxelInputs v{20000, 6500, 15000, 21, 0, 0, 0};
+  const LocalFields c{5000, 10, 10, 1, 50};
   const SystemicDrivers g{1e5, 1, 1};
-  CellState s{20000, 0, 0, 0, 1, 1, 0, 1};
+  CellState s{20000, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1};
   for (int n = 0; n < 20; ++n) {
+    if (n == 5)
+      for (int type = 0; type < 3; ++type) excise_cells(type, 0.6, v, s);  // a mosaic, mid-run
     s = advance_cell_state(q, v, c, g, s, 30 * 86400.0, 2);
-    EXPECT_GE(s.motor_neurons, 0.0);
-    EXPECT_LE(s.motor_neurons, 20000.0);
-    for (double fraction : {s.microglia, s.astrocytes, s.barrier}) {
+    EXPECT_GE(s.mn_carrier, 0.0);
+    EXPECT_GE(s.mn_excised, 0.0);
+    EXPECT_LE(motor_neurons(s), 20000.0 * (1 + 1e-12));
+    for (double fraction : {s.microglia_carrier, s.microglia_excised, s.astro_carrier, s.astro_excised, s.barrier,
+                            v.excised_motor_neurons, v.excised_astrocytes, v.excised_microglia}) {
       EXPECT_GE(fraction, 0.0);
       EXPECT_LE(fraction, 1.0);
     }
-    EXPECT_GE(s.stress, 0.0);
+    EXPECT_GE(s.stress_carrier, 0.0);
+    EXPECT_GE(s.stress_excised, 0.0);
     EXPECT_GE(s.msc, 0.0);
     EXPECT_GE(s.adhesion, 0.0);
   }
+}
+
+// Cre excision is a mosaic: the excised share of MNs moves from the carriers to the excised
+// subpopulation with the stress it had, and from then on only the carriers accumulate intrinsic
+// (mutant-SOD1) stress; the MN total is unchanged by the excision itself.
+TEST(ReactionIntegrator, CreExcisionSplitsTheCellsIntoTwoSubpopulations) {
+  TissueModelParams q;
+  q.sod1_motor_neurons = 1;
+  q.stress_intrinsic_rate = 1e-6;
+  VoxelInputs v{10000, 6500, 15000, 21, 0, 0, 0};
+  CellState s{10000, 0, 0.3, 0, 0, 0, 0, 0, 1, 1, 0, 1};
+  excise_cells(0, 0.4, v, s);
+  EXPECT_DOUBLE_EQ(s.mn_excised, 4000.0);
+  EXPECT_DOUBLE_EQ(s.mn_carrier, 6000.0);
+  EXPECT_DOUBLE_EQ(s.stress_excised, 0.3);
+  EXPECT_DOUBLE_EQ(v.excised_motor_neurons, 0.4);
+  excise_cells(0, 0.5, v, s);  // a second excision takes half of the remaining carriers
+  EXPECT_DOUBLE_EQ(s.mn_carrier, 3000.0);
+  EXPECT_DOUBLE_EQ(v.excised_motor_neurons, 0.7);
+  const CellState later = advance_cell_state(q, v, LocalFields{0, 0, 0, 0, 0}, SystemicDrivers{}, s, 86400.0, 2);
+  EXPECT_NEAR(later.stress_carrier - s.stress_carrier, 0.0864, 1e-9);  // r_int s_MN Δt
+  EXPECT_DOUBLE_EQ(later.stress_excised, s.stress_excised);            // no mutant gene, no load
+  excise_cells(1, 0.8, v, s);
+  EXPECT_DOUBLE_EQ(v.excised_astrocytes, 0.8);
 }
 
 }  // namespace

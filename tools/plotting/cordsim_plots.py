@@ -178,6 +178,35 @@ def plot_mn_per_section(runs, label, out: Path):
     return out
 
 
+def plot_spread(runs, out: Path, title: str):
+    """The rostro-caudal spread of the disease: MN loss per segment over time (readouts.csv
+    mn_loss_<segment>), one heat map per run, with each segment's onset day (summary.json) marked."""
+    import json
+    fig, axes = plt.subplots(len(runs), 1, figsize=(8, 1.2 + 1.6 * len(runs)), squeeze=False, sharex=True)
+    image = None
+    for ax, (name, run) in zip(axes[:, 0], runs.items()):
+        rows = [r for r in read_readouts(Path(run)) if r["label"] == ""]
+        segments = [k[len("mn_loss_"):] for k in rows[0] if k.startswith("mn_loss_")]
+        days = [r["time_d"] for r in rows]
+        loss = [[100 * r["mn_loss_" + s] for r in rows] for s in segments]
+        image = ax.pcolormesh(days, range(len(segments)), loss, shading="nearest", cmap="magma_r", vmin=0, vmax=100)
+        summary = json.loads((Path(run) / "summary.json").read_text())
+        onsets = [summary.get(f"onset_{s}_d") for s in segments]
+        ax.plot([d if d is not None else float("nan") for d in onsets], range(len(segments)), "o", color="tab:cyan",
+                markersize=4, label="segment onset")
+        ax.set_yticks(range(len(segments)), segments)
+        ax.set_ylabel("segment\n(rostral → caudal)")
+        ax.invert_yaxis()
+        ax.set_title(name, fontsize="medium")
+    axes[0, 0].legend(fontsize="small", loc="lower left")
+    axes[-1, 0].set_xlabel("time (d)")
+    fig.suptitle(title)
+    fig.colorbar(image, ax=axes[:, 0], label="MN loss (%)")
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
 def plot_evans_blue(runs, out: Path):
     """Evans Blue µg/g per region for every assay of every run (evans_blue.csv)."""
     bars = []
