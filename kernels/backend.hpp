@@ -143,6 +143,9 @@ enum class BackendKind { cpu, cuda };
 bool cuda_backend_built();
 // Number of CUDA devices usable by this process (0 when the back end is not built or no device).
 int cuda_device_count();
+// Free memory of CUDA device `device` in bytes (cudaMemGetInfo); UINT64_MAX when it cannot be
+// asked (no CUDA back end, no such device), so that a check against it never refuses.
+std::uint64_t cuda_device_free_bytes(int device);
 
 // threads ≤ 0: OpenMP's default.
 std::unique_ptr<Backend> make_cpu_backend(int threads);

@@ -50,23 +50,102 @@ int node_local_rank() {
   return 0;
 }
 
-std::unique_ptr<Backend> select_backend(const BackendChoice& choice, bool decomposed) {
-  // Ranks on one node take the node's devices in turn, starting at --device.
-  const auto device = [&] {
-    const int count = cuda_device_count();
-    return decomposed && count > 0 ? (choice.device + node_local_rank()) % count : choice.device;
-  };
-  if (choice.kind == "cpu") return make_cpu_backend(choice.threads);
+// The CUDA device the run will use, or −1 for the CPU back end. Ranks on one node take the node's
+// devices in turn, starting at --device.
+int chosen_cuda_device(const BackendChoice& choice, bool decomposed) {
+  if (choice.kind == "cpu") return -1;
   if (choice.kind == "cuda") {
     if (!cuda_backend_built())
       throw InputError("--backend cuda: this cordsim was built without the CUDA back end");
     if (cuda_device_count() == 0) throw InputError("--backend cuda: no CUDA device is available");
-    return make_cuda_backend(device());
   }
-  if (cuda_device_count() > 0) return make_cuda_backend(device());
-  spdlog::info("no CUDA device found{}; using the CPU back end",
-               cuda_backend_built() ? "" : " (CUDA back end not built)");
+  const int count = cuda_device_count();
+  if (count == 0) return -1;
+  return decomposed ? (choice.device + node_local_rank()) % count : choice.device;
+}
+
+std::unique_ptr<Backend> select_backend(const BackendChoice& choice, int cuda_device) {
+  if (cuda_device >= 0) return make_cuda_backend(cuda_device);
+  if (choice.kind != "cpu")
+    spdlog::info("no CUDA device found{}; using the CPU back end",
+                 cuda_backend_built() ? "" : " (CUDA back end not built)");
   return make_cpu_backend(choice.threads);
+}
+
+// A failure of one rank's own check (its memory, say) stops every rank with an InputError; the
+// rank that failed says why (only rank 0 prints the InputError a run ends with).
+void agree_on_check(RankGroup* ranks, const std::function<void()>& check) {
+  std::exception_ptr failed;
+  try {
+    check();
+  } catch (const InputError& e) {
+    if (!ranks) throw;
+    if (!ranks->root()) std::fprintf(stderr, "cordsim: error on rank %d: %s\n", ranks->rank(), e.what());
+    failed = std::current_exception();
+  }
+  if (!ranks) return;
+  if (!ranks->all(!failed) && !failed) throw InputError("another rank refused the run (see its message)");
+  if (failed) std::rethrow_exception(failed);
+}
+
+// Refuses a run whose arrays would not fit in the memory available now (README, "Bad input"):
+// the back end's bytes per voxel (scenario_backend_bytes_per_voxel) and the host's
+// (scenario_host_bytes_per_voxel) against MemAvailable, or with the CUDA back end the back end's
+// against the device's free memory; both capped by CORDSIM_MEMORY_LIMIT_BYTES. A decomposed rank
+// needs its share of the species' arrays and the whole mask and labels. An ALS model run holds
+// more (its cell states): the estimate is a lower bound there.
+void check_run_memory(const Scenario& s, RankGroup* ranks, int cuda_device) {
+  const GridSpec& g = s.grid;
+  const std::uint64_t voxels = std::uint64_t(g.shape[0]) * std::uint64_t(g.shape[1]) * std::uint64_t(g.shape[2]);
+  const double share = ranks ? 1.0 / double(ranks->size()) : 1.0;
+  const double whole = 1.0 + (s.geometry ? 2.0 : 0.0);  // mask and labels, on every rank
+  const double host = whole + (scenario_host_bytes_per_voxel(s) - whole) * share;
+  const double backend = double(scenario_backend_bytes_per_voxel(s)) * share;
+  const std::string what = fmt::format("scenario '{}' ({} x {} x {} voxels, {} species{}{})", s.name, g.shape[0],
+                                       g.shape[1], g.shape[2], s.species.size(),
+                                       s.model ? "; the ALS cell states not counted" : "",
+                                       ranks ? fmt::format("; this rank's share of {} ranks", ranks->size()) : "");
+  const auto advice = [](const std::string& also) {
+    return "choose a coarser grid (grid.spacing with a smaller grid.shape, or a larger geometry.voxel), fewer "
+           "species" + also + " or more MPI ranks (docs/parallel.md); `cordsim validate` prints the estimate";
+  };
+  if (cuda_device < 0) {
+    check_memory(voxels, host + backend,
+                 fmt::format("{} on the CPU back end ({:.0f} bytes per voxel: back end {:.0f} + host {:.0f})", what,
+                             host + backend, backend, host),
+                 advice(","));
+    return;
+  }
+  check_memory(voxels, host, fmt::format("{}: its host arrays ({:.0f} bytes per voxel)", what, host),
+               advice(","));
+  const std::optional<std::uint64_t> cap = memory_limit_from_environment();
+  const std::uint64_t device_free = std::min(cuda_device_free_bytes(cuda_device), cap.value_or(UINT64_MAX));
+  const double needed = double(voxels) * backend;
+  if (needed > double(device_free)) {
+    throw InputError(fmt::format(
+        "{} needs {:.2f} GiB on CUDA device {} ({} voxels x {:.0f} bytes) but only {:.2f} GiB of it is free "
+        "(cudaMemGetInfo{}); {}",
+        what, needed / double(1ull << 30), cuda_device, voxels, backend, double(device_free) / double(1ull << 30),
+        cap && *cap == device_free ? fmt::format(", capped by CORDSIM_MEMORY_LIMIT_BYTES={}", *cap) : "",
+        advice(", --backend cpu")));
+  }
+}
+
+// The species written to the field files: output.fields, all by default.
+std::size_t written_field_count(const Scenario& s) {
+  if (s.output.fields.empty()) return s.species.size();
+  return s.output.fields.size();
+}
+
+// The disk space the run's output and two checkpoints may take (for an ALS model run a lower
+// bound: its cell-state fields come on top, and als_run checks them again before writing).
+std::uintmax_t expected_run_bytes(const Scenario& s, std::size_t frames) {
+  const std::uintmax_t output = expected_output_bytes(s, s.model ? s.species.size() : written_field_count(s), frames,
+                                                      s.geometry ? 3 : 1);
+  const std::uintmax_t checkpoints = 2 * std::uintmax_t(s.grid.shape[0]) * std::uintmax_t(s.grid.shape[1]) *
+                                     std::uintmax_t(s.grid.shape[2]) * s.species.size() * sizeof(real);
+  return output > std::numeric_limits<std::uintmax_t>::max() - checkpoints ? std::numeric_limits<std::uintmax_t>::max()
+                                                                            : output + checkpoints;
 }
 
 void log_setup(const Scenario& s, const Problem& p, const Stepper& stepper) {
@@ -292,6 +371,13 @@ int run(const RunOptions& options) {
   // SIGUSR1 on to all) stops them all at the same step (Checkpoints::set_ranks).
   install_stop_signal_handlers();
   resolve_geometry(scenario);
+  // Before anything large is allocated or computed: parse_scenario has checked the counts; here the
+  // memory and the output's disk space are checked against their estimates (README, "Bad input").
+  const int cuda_device = chosen_cuda_device(options.backend, ranks != nullptr);
+  agree_on_check(ranks, [&] { check_run_memory(scenario, ranks, cuda_device); });
+  const std::vector<double> times = output_times(scenario.run);
+  check_disk_space_on_all_ranks(out_dir, expected_run_bytes(scenario, times.size()), root && !checkpoint,
+                                ranks ? std::function<bool(bool)>([&](bool ok) { return ranks->all(ok); }) : nullptr);
   // A decomposed run: the whole grid's tissue and labels, and the species' arrays of this rank's
   // slab of planes alone, with a ghost plane on each side that has a neighbour.
   const Problem problem = ranks ? build_problem_grid(scenario) : build_problem(scenario);
@@ -319,7 +405,7 @@ int run(const RunOptions& options) {
   const char* collective_env = std::getenv("CORDSIM_MPI_COLLECTIVE_OUTPUT");
   const bool collective_output =
       ranks && parallel_output_built() && ranks->all(!(collective_env && std::string(collective_env) == "0"));
-  std::unique_ptr<Backend> backend = select_backend(options.backend, ranks != nullptr);
+  std::unique_ptr<Backend> backend = select_backend(options.backend, cuda_device);
   if (ranks) {
     SlabPlacement placement;
     placement.rank = ranks->rank();
@@ -407,7 +493,6 @@ int run(const RunOptions& options) {
     written.push_back(s);
     fields.push_back({problem.species[s].name, "nM", problem.species[s].name + " concentration"});
   }
-  const std::vector<double> times = output_times(scenario.run);
   // Static grid fields: the tissue mask, and for a cord geometry its labels and segment index.
   const std::uintmax_t expected =
       expected_output_bytes(scenario, written.size(), times.size(), scenario.geometry ? 3 : 1);
@@ -419,9 +504,6 @@ int run(const RunOptions& options) {
                : collective_output
                    ? "; cordsim.h5 written collectively by all ranks (parallel HDF5)"
                    : "; gathered to rank 0, which writes it");
-  // Two checkpoints of every species in the back end's storage type may sit beside the output.
-  const std::uintmax_t checkpoint_bytes =
-      2 * std::uintmax_t(problem.dims.size()) * problem.species.size() * sizeof(real);
   std::optional<std::size_t> resume_frames;
   if (checkpoint) {
     const std::int64_t frames = checkpoint->header().frames;
@@ -549,9 +631,7 @@ int run(const RunOptions& options) {
   if (collective_output) ranks->broadcast(described);  // the file's attributes are the same on all ranks
   if (root || collective_output) {
     try {
-      check_disk_space_on_all_ranks(out_dir, expected + checkpoint_bytes, root && !checkpoint,
-                                    collective_output ? std::function<bool(bool)>([&](bool ok) { return ranks->all(ok); })
-                                                      : nullptr);
+      // (The disk space for the output and two checkpoints was checked before the problem was built.)
       const int r = ranks ? ranks->rank() : 0;
       const OutputDecomposition planes{ranks ? ranks->communicator() : 0,
                                        collective_output ? decomposition.slab(r).z_begin : 0,

@@ -37,6 +37,11 @@ constexpr double kBuildBytes = 1024.0 * kMiB;
 // The explicit kernel on 2 CPU threads at 256³ (docs/numerics.md, Performance): 9.4e8 voxel
 // updates per second, i.e. 1.06 ns per voxel and sweep.
 constexpr double kDocumentedNsPerVoxelSweep = 1.06;
+// The rate behind the "more than a day" warning: 1e10 voxel updates per second, about ten times
+// the documented 2-thread figure above and five times the fastest in docs/numerics.md (2.07e9/s,
+// 100³ in cache): a many-core node's explicit kernel. The warning errs towards silence; it is not
+// calibrated for the CUDA back end, which no GPU here has timed.
+constexpr double kWarnVoxelUpdatesPerSecond = 1e10;
 // Implicit species, in explicit-sweep equivalents (docs/numerics.md): one multigrid-CG iteration
 // costs about 27 sweeps and a warm-started solve takes about 5 (7 from zero, 1–2 for a quasi-steady
 // re-solve); a Jacobi-CG iteration costs about 8 sweeps (256³: 30 s for 201 iterations against
@@ -162,8 +167,17 @@ int validate(const ValidateOptions& options) {
   const double backend_bytes = double(scenario_backend_bytes_per_voxel(scenario));
   // While running, the host also holds the problem (D_x, D_y, D_z, k, S, c₀) and one output buffer
   // per species, the mask, and with a geometry the two label bytes.
-  const double host_bytes = 28.0 * double(species) + 1.0 + (scenario.geometry ? 2.0 : 0.0);
-  const bool build = options.full || voxels * (backend_bytes + host_bytes) <= kBuildBytes;
+  const double host_bytes = scenario_host_bytes_per_voxel(scenario);
+  // `cordsim run` refuses a run that does not fit in the memory available (run_command.cpp);
+  // validate warns, does not build such a problem, and with --full refuses to.
+  const std::uint64_t available = available_memory_bytes();
+  const bool fits = voxels * (backend_bytes + host_bytes) <= double(available);
+  if (options.full && !fits) {
+    check_memory(std::uint64_t(voxels), backend_bytes + host_bytes,
+                 fmt::format("validate --full: the problem of scenario '{}'", scenario.name),
+                 "validate without --full estimates it without building it");
+  }
+  const bool build = options.full || (fits && voxels * (backend_bytes + host_bytes) <= kBuildBytes);
 
   std::uint64_t tissue = 0;
   std::vector<double> limits(species);
@@ -189,9 +203,12 @@ int validate(const ValidateOptions& options) {
       tissue = std::uint64_t(std::count(mask.begin(), mask.end(), std::uint8_t(1)));
     }
     for (std::size_t s = 0; s < species; ++s) limits[s] = interior_stability_limit(g, scenario.species[s]);
-    limit_source = fmt::format(
-        "interior-voxel estimate: the problem ({:.0f} MiB) is not built above {:.0f} MiB; --full builds it",
-        voxels * (backend_bytes + host_bytes) / kMiB, kBuildBytes / kMiB);
+    limit_source =
+        fits ? fmt::format(
+                   "interior-voxel estimate: the problem ({:.0f} MiB) is not built above {:.0f} MiB; --full builds it",
+                   voxels * (backend_bytes + host_bytes) / kMiB, kBuildBytes / kMiB)
+             : fmt::format("interior-voxel estimate: the problem ({:.0f} MiB) does not fit in the memory available",
+                           voxels * (backend_bytes + host_bytes) / kMiB);
   }
 
   std::printf("scenario '%s' (%s) is valid\n", scenario.name.c_str(), scenario.file.c_str());
@@ -200,6 +217,12 @@ int validate(const ValidateOptions& options) {
               (unsigned long long)tissue, 100.0 * double(tissue) / voxels);
   std::printf("memory: back end %.1f MiB (%.0f bytes/voxel); host arrays %.1f MiB (%.0f bytes/voxel)\n",
               voxels * backend_bytes / kMiB, backend_bytes, voxels * host_bytes / kMiB, host_bytes);
+  if (!fits) {
+    std::printf("warning: the run needs %.2f GiB (back end and host arrays) but only %.2f GiB of memory is "
+                "available here (%s): `cordsim run` refuses it on this machine\n",
+                voxels * (backend_bytes + host_bytes) / double(1ull << 30), double(available) / double(1ull << 30),
+                available_memory_source().c_str());
+  }
   std::printf("stability limits: %s\n", limit_source.c_str());
 
   const std::vector<double> times = output_times(scenario.run);
@@ -245,6 +268,18 @@ int validate(const ValidateOptions& options) {
               "(%.3g ns per voxel and sweep, %s)\n",
               sweeps, voxels, sweeps * voxels, seconds_text(sweeps * voxels * seconds_per_voxel_sweep).c_str(),
               seconds_per_voxel_sweep * 1e9, cost_source.c_str());
+  // The warning does not rest on the timing above (a loaded or a fast machine sways it): the voxel
+  // updates at a fixed, generous rate, so that it fires only for runs that take over a day even
+  // on a fast CPU node.
+  const double conservative_s = sweeps * voxels / kWarnVoxelUpdatesPerSecond;
+  std::printf("run time at %.3g voxel updates/s (a fast CPU node; docs/numerics.md): about %s\n",
+              kWarnVoxelUpdatesPerSecond, seconds_text(conservative_s).c_str());
+  if (conservative_s > 86400.0) {
+    std::printf("warning: the run would take more than a day (about %s at %.3g voxel updates/s, %.3g voxel "
+                "updates): check run.duration (%.6g s), the time steps and the grid before submitting it\n",
+                seconds_text(conservative_s).c_str(), kWarnVoxelUpdatesPerSecond, sweeps * voxels,
+                scenario.run.duration_s);
+  }
   return exit_ok;
 }
 

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <initializer_list>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -20,6 +22,7 @@
 #include "host/config/model_reader.hpp"
 #include "host/config/toml_reader.hpp"
 #include "host/config/units.hpp"
+#include "kernels/cell/real.hpp"
 
 namespace cordsim {
 namespace {
@@ -86,9 +89,218 @@ class ScenarioReader : public ValueReader {
                                     "EB and DAMP; see scenarios/als/)", name));
       }
     }
+    check_ranges_and_counts(root, scenario);
   }
 
  private:
+  // ---- counts and float ranges (README "Bad input") -----------------------------------------
+  // What the values imply once combined: the counts of frames, checkpoints, model steps, time
+  // steps and RKL2 stages (at most the kMax* of scenario.hpp, so that none overflows), the
+  // per-voxel values the problem stores as float32 and the conductances D/h² of the assembled
+  // operator, stored as `real`, which must stay finite.
+
+  const toml::node& node_at(const toml::table& root, const std::string& path) const {
+    const toml::node* node = root.at_path(path).node();
+    if (node == nullptr) throw std::logic_error("ScenarioReader: no value at " + path);
+    return *node;
+  }
+
+  // A value stored per voxel in float32 (host/model/problem.hpp): beyond ±FLT_MAX it would be ±inf.
+  void require_float32(const toml::node& node, const std::string& key, double value, Dimension d) const {
+    constexpr double largest = double(std::numeric_limits<float>::max());
+    if (std::abs(value) <= largest) return;
+    diag_.bad_value(node, key,
+                    fmt::format("magnitude above {:.4g} {}, the largest float32 (the per-voxel inputs are stored "
+                                "as float32)",
+                                largest, unit_of(d)));
+  }
+
+  void check_ranges_and_counts(const toml::table& root, const Scenario& s) const {
+    const RunSpec& run = s.run;
+    const toml::node& duration = node_at(root, "run.duration");
+    const std::string over =
+        fmt::format("run.duration = {} ({})", diag_.written(duration), diag_.where(duration));
+    const double intervals = std::ceil(run.duration_s / run.output_interval_s * (1.0 - 1e-12));
+    if (!(intervals + 1.0 <= kMaxOutputFrames)) {
+      diag_.bad_value(node_at(root, "run.output_interval"), "run.output_interval",
+                      fmt::format("{:.4g} output frames over {}: more than the {:.0f} a run may write; choose a "
+                                  "longer run.output_interval or a shorter run.duration",
+                                  intervals + 1.0, over, kMaxOutputFrames));
+    }
+    if (run.checkpoint_interval_s && !(run.duration_s / *run.checkpoint_interval_s <= kMaxCheckpointIntervals)) {
+      diag_.bad_value(node_at(root, "run.checkpoint_interval"), "run.checkpoint_interval",
+                      fmt::format("{:.4g} checkpoint intervals over {}: more than the {:.0f} a run may have",
+                                  run.duration_s / *run.checkpoint_interval_s, over, kMaxCheckpointIntervals));
+    }
+    if (s.model) {
+      const std::pair<const char*, double> cadences[] = {{"slow_step", s.model->settings.slow_step_s},
+                                                         {"readout_interval", s.model->settings.readout_interval_s}};
+      for (const auto& [key, seconds] : cadences) {
+        const double count = run.duration_s / seconds;
+        if (count <= kMaxModelSteps) continue;
+        const std::string path = fmt::format("model.{}", key);
+        const std::string what = fmt::format("{:.4g} model {} over {}: more than the {:.0f} a model run may take",
+                                             count, key == std::string("slow_step") ? "slow steps" : "readouts",
+                                             over, kMaxModelSteps);
+        if (const toml::node* node = root.at_path(path).node()) diag_.bad_value(*node, path, what);
+        diag_.bad_value(duration, "run.duration", fmt::format("{} (at the default {} = {} s)", what, path, seconds));
+      }
+    }
+    for (std::size_t i = 0; i < s.species.size(); ++i) check_species(root, s, i);
+    const Vec3 h = s.geometry ? s.geometry->voxel_um : s.grid.spacing_um;
+    for (std::size_t i = 0; i < s.sources.size(); ++i) {
+      // A total rate lands on one voxel at most densely (a point source): rate / voxel volume.
+      const SourceSpec& source = s.sources[i];
+      const std::string key = fmt::format("source[{}].rate", i);
+      const bool total = source.rate_kind == SourceSpec::Rate::total;
+      require_float32(node_at(root, key), key, total ? source.rate / (h[0] * h[1] * h[2]) : source.rate,
+                      dim::concentration_rate);
+    }
+  }
+
+  void check_species(const toml::table& root, const Scenario& s, std::size_t index) const {
+    const SpeciesSpec& sp = s.species[index];
+    const RunSpec& run = s.run;
+    const std::string path = fmt::format("species[{}]", index);  // in the document
+    const std::string named = fmt::format("species[{}]", sp.name);  // in messages
+    const auto node = [&](const std::string& key) { return root.at_path(path + "." + key).node(); };
+    const std::optional<std::array<double, 2>>& wm = sp.white_matter_um2_per_s;
+    const std::pair<const char*, std::pair<double, Dimension>> stored[] = {
+        {"diffusivity", {sp.diffusivity_um2_per_s, dim::diffusivity}},
+        {"diffusivity_axial", {sp.diffusivity_axial_um2_per_s, dim::diffusivity}},
+        {"white_matter.perpendicular", {wm ? (*wm)[0] : 0.0, dim::diffusivity}},
+        {"white_matter.parallel", {wm ? (*wm)[1] : 0.0, dim::diffusivity}},
+        {"decay", {sp.decay_per_s, dim::rate}},
+        {"boundary.value", {sp.boundary.value_nM, dim::concentration}},
+        {"boundary.permeability", {sp.boundary.permeability_um_per_s, dim::velocity}},
+        {"initial.value", {sp.initial.value_nM, dim::concentration}},
+        {"initial.background", {sp.initial.value_nM, dim::concentration}},
+        {"initial.peak", {sp.initial.peak_nM, dim::concentration}},
+        {"initial.amplitude", {sp.initial.amplitude_nM, dim::concentration}}};
+    for (const auto& [key, value] : stored) {
+      if (const toml::node* n = node(key)) require_float32(*n, named + "." + key, value.first, value.second);
+    }
+
+    // The operator as kernels/cell/diffusion.hpp assembles it in `real`: per axis h², the
+    // harmonic mean 2·D·D'/(D + D') of the largest diffusivity along the axis over h², and the
+    // diagonal Σ 2 D/h² + k of an interior voxel; a Robin face's P·h.
+    const Vec3 h = s.geometry ? s.geometry->voxel_um : s.grid.spacing_um;
+    const std::string spacing_path = s.geometry ? "geometry.voxel" : "grid.spacing";
+    const std::string spacing = s.geometry ? fmt::format("geometry.voxel = ({}, {}, {}) um", h[0], h[1], h[2])
+                                           : fmt::format("grid.spacing = ({}, {}, {}) um", h[0], h[1], h[2]);
+    const double d_high[3] = {wm ? std::max(sp.diffusivity_um2_per_s, (*wm)[0]) : sp.diffusivity_um2_per_s,
+                              wm ? std::max(sp.diffusivity_um2_per_s, (*wm)[0]) : sp.diffusivity_um2_per_s,
+                              wm ? std::max(sp.diffusivity_axial_um2_per_s, (*wm)[1]) : sp.diffusivity_axial_um2_per_s};
+    const auto axis_key = [&](int axis) -> std::string {
+      if (axis == 2 && node("diffusivity_axial")) return "diffusivity_axial";
+      return "diffusivity";
+    };
+    constexpr double real_max = double(std::numeric_limits<real>::max());
+    constexpr double real_min = double(std::numeric_limits<real>::min());
+    double diagonal = sp.decay_per_s;
+    for (int axis = 0; axis < 3; ++axis) {
+      const double h2 = h[axis] * h[axis];
+      if (!(h2 >= real_min)) {
+        diag_.bad_value(node_at(root, spacing_path), spacing_path,
+                        fmt::format("h^2 = {:.4g} um^2 underflows {} (at least {:.4g}): the operator's conductances "
+                                    "D/h^2 would be infinite",
+                                    h2, kRealName, real_min));
+      }
+      const double g = d_high[axis] / h2;
+      diagonal += 2.0 * g;
+      const double product = 2.0 * d_high[axis] * d_high[axis];
+      if (!(g <= real_max) || !(product <= real_max)) {
+        const std::string key = axis_key(axis);
+        diag_.bad_value(node_at(root, path + "." + key), named + "." + key,
+                        fmt::format("with {} the operator's conductance 2 D D / (D + D) / h^2 = {:.4g} 1/s overflows "
+                                    "{} (its intermediate 2 D^2 = {:.4g}; at most {:.4g})",
+                                    spacing, g, kRealName, product, real_max));
+      }
+    }
+    if (sp.boundary.kind == BoundarySpec::Kind::robin) {
+      const double ph = sp.boundary.permeability_um_per_s * std::max({h[0], h[1], h[2]});
+      if (!(ph <= real_max))
+        diag_.bad_value(node_at(root, path + ".boundary.permeability"), named + ".boundary.permeability",
+                        fmt::format("with {} the boundary conductance's P h = {:.4g} um^2/s overflows {}", spacing, ph,
+                                    kRealName));
+    }
+    if (!(diagonal <= real_max)) {
+      diag_.bad_value(node_at(root, path + ".diffusivity"), named + ".diffusivity",
+                      fmt::format("with {} and decay {} 1/s the operator's diagonal sum 2 D/h^2 + k = {:.4g} 1/s "
+                                  "overflows {}",
+                                  spacing, sp.decay_per_s, diagonal, kRealName));
+    }
+
+    // Time steps given: their number over the run.
+    const bool own_step = sp.time_step_s.has_value();
+    const std::optional<double> step = own_step ? sp.time_step_s : run.time_step_s;
+    const std::string step_path = own_step ? path + ".time_step" : "run.time_step";
+    const std::string step_key = own_step ? named + ".time_step" : "run.time_step";
+    const std::string over = fmt::format("run.duration = {} s", run.duration_s);
+    if (step && sp.integrator != SpeciesSpec::Integrator::quasi_steady && !(run.duration_s / *step <= kMaxStencilSweeps)) {
+      diag_.bad_value(node_at(root, step_path), step_key,
+                      fmt::format("{:.4g} steps of species '{}' over {}: more than the {:.0e} stencil sweeps a "
+                                  "species may take",
+                                  run.duration_s / *step, sp.name, over, kMaxStencilSweeps));
+    }
+    const bool explicit_limit = (sp.integrator == SpeciesSpec::Integrator::forward_euler && !step) ||
+                                sp.integrator == SpeciesSpec::Integrator::rkl2;
+    if (!explicit_limit) return;
+    // The stable explicit step is 1 / max over voxels of (Σ conductances + k). A lower bound on
+    // that maximum: one neighbour along the stiffest axis that has more than one voxel, with the
+    // smaller of the gray- and white-matter diffusivities, plus k; so the bound on the stable step
+    // below is never smaller than the assembled operator's (the Stepper checks that one again).
+    const double d_low[3] = {wm ? std::min(sp.diffusivity_um2_per_s, (*wm)[0]) : sp.diffusivity_um2_per_s,
+                             wm ? std::min(sp.diffusivity_um2_per_s, (*wm)[0]) : sp.diffusivity_um2_per_s,
+                             wm ? std::min(sp.diffusivity_axial_um2_per_s, (*wm)[1]) : sp.diffusivity_axial_um2_per_s};
+    double stiffest = 0.0;
+    int stiffest_axis = 0;
+    for (int axis = 0; axis < 3; ++axis) {
+      if (!s.geometry && s.grid.shape[std::size_t(axis)] < 2) continue;
+      const double g = d_low[axis] / (h[axis] * h[axis]);
+      if (g > stiffest) {
+        stiffest = g;
+        stiffest_axis = axis;
+      }
+    }
+    const double largest_rate = stiffest + sp.decay_per_s;
+    if (!(largest_rate > 0.0)) return;  // nothing to resolve: one step per interval
+    const double limit = 1.0 / largest_rate;
+    const std::string culprit = sp.decay_per_s > stiffest ? "decay" : axis_key(stiffest_axis);
+    const toml::node& culprit_node = node_at(root, path + "." + culprit);
+    const std::string stable = fmt::format("the explicit stable step of species '{}' is at most {:.4g} s (with {})",
+                                           sp.name, limit, spacing);
+    const double safety = run.stability_safety;
+    if (sp.integrator == SpeciesSpec::Integrator::forward_euler) {
+      const double steps = run.duration_s / (safety * limit);
+      if (!(steps <= kMaxStencilSweeps)) {
+        diag_.bad_value(culprit_node, named + "." + culprit,
+                        fmt::format("{}: {} would need {:.4g} forward-Euler steps, more than the {:.0e} stencil "
+                                    "sweeps a species may take; use integrator = \"backward_euler\" (any step is "
+                                    "stable), a coarser grid or a shorter run",
+                                    stable, over, steps, kMaxStencilSweeps));
+      }
+      return;
+    }
+    // RKL2: super-steps τ ≤ time_step, each of the fewest stages s with safety·limit·(s² + s − 2)/4 ≥ τ.
+    const double tau = std::min(*step, run.output_interval_s);
+    const double ratio = tau / (safety * limit);
+    const double stages = std::max(2.0, std::ceil((-1.0 + std::sqrt(9.0 + 16.0 * ratio)) / 2.0));
+    if (!(stages <= double(kMaxRkl2Stages))) {
+      diag_.bad_value(node_at(root, step_path), step_key,
+                      fmt::format("{}: RKL2 super-steps of {:.4g} s would need {:.4g} stages, more than the {} "
+                                  "supported; use a smaller time step or integrator = \"backward_euler\"",
+                                  stable, tau, stages, kMaxRkl2Stages));
+    }
+    const double sweeps = std::ceil(run.duration_s / tau) * stages;
+    if (!(sweeps <= kMaxStencilSweeps)) {
+      diag_.bad_value(culprit_node, named + "." + culprit,
+                      fmt::format("{}: {} would need {:.4g} RKL2 stages in all, more than the {:.0e} stencil sweeps "
+                                  "a species may take",
+                                  stable, over, sweeps, kMaxStencilSweeps));
+    }
+  }
+
   // ---- sections -------------------------------------------------------------------------------
 
   void read_scenario_table(const TableReader& table, Scenario& scenario) const {

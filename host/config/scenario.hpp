@@ -126,6 +126,22 @@ struct GeometrySpec {
   std::vector<std::string> segments;  // {first, last} (inclusive) to crop to; empty: all
 };
 
+// The largest counts a run may need; parse_scenario refuses a scenario beyond them (InputError
+// naming the key), so that no count overflows or silently wraps (README, "Bad input").
+//   frames:       ⌈run.duration / run.output_interval⌉ + 1 output times
+//   checkpoints:  run.duration / run.checkpoint_interval
+//   model steps:  run.duration / model.slow_step, and likewise model.readout_interval
+//   sweeps:       stencil sweeps of one species over the run (forward-Euler steps, RKL2 super-steps
+//                 × stages, θ-method steps), from the time steps given or the explicit stability
+//                 limit (the interior-voxel bound at parse time; the Stepper checks the assembled
+//                 operator's limit again)
+//   RKL2 stages:  stages of one super-step (kernels/cell/rkl2.hpp counts them in int: s² must fit)
+inline constexpr double kMaxOutputFrames = 1e7;
+inline constexpr double kMaxCheckpointIntervals = 1e7;
+inline constexpr double kMaxModelSteps = 1e7;
+inline constexpr double kMaxStencilSweeps = 1e15;
+inline constexpr int kMaxRkl2Stages = 10000;
+
 struct RunSpec {
   double duration_s = 0.0;
   double output_interval_s = 0.0;

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -229,7 +232,7 @@ std::unique_ptr<GeometrySource> open_nifti(const GeometryRequest& request) {
   return std::make_unique<NiftiAtlas>(std::move(atlas), request.voxel_um);
 }
 
-std::uint64_t available_memory_bytes() {
+std::uint64_t meminfo_available_bytes() {
   std::ifstream meminfo("/proc/meminfo");
   std::string line;
   while (std::getline(meminfo, line)) {
@@ -242,6 +245,29 @@ std::uint64_t available_memory_bytes() {
 }
 
 }  // namespace
+
+std::optional<std::uint64_t> memory_limit_from_environment() {
+  const char* text = std::getenv("CORDSIM_MEMORY_LIMIT_BYTES");
+  if (text == nullptr || *text == '\0') return std::nullopt;
+  std::uint64_t bytes = 0;
+  const char* end = text + std::strlen(text);
+  const auto [stop, error] = std::from_chars(text, end, bytes);
+  if (error != std::errc() || stop != end)
+    throw InputError(fmt::format("CORDSIM_MEMORY_LIMIT_BYTES='{}': expected a whole number of bytes", text));
+  return bytes;
+}
+
+std::uint64_t available_memory_bytes() {
+  const std::uint64_t available = meminfo_available_bytes();
+  const std::optional<std::uint64_t> cap = memory_limit_from_environment();
+  return cap ? std::min(available, *cap) : available;
+}
+
+std::string available_memory_source() {
+  const std::optional<std::uint64_t> cap = memory_limit_from_environment();
+  if (cap && *cap < meminfo_available_bytes()) return fmt::format("CORDSIM_MEMORY_LIMIT_BYTES={}", *cap);
+  return "MemAvailable of /proc/meminfo";
+}
 
 const char* tissue_name(Tissue t) {
   switch (t) {
@@ -361,14 +387,14 @@ TissueCounts count_tissue(const LabelledGrid& labelled) {
   return counts;
 }
 
-void check_memory(std::uint64_t voxels, double bytes_per_voxel, const std::string& what) {
+void check_memory(std::uint64_t voxels, double bytes_per_voxel, const std::string& what, const std::string& advice) {
   const double needed = double(voxels) * bytes_per_voxel;
   const std::uint64_t available = available_memory_bytes();
   if (needed > double(available)) {
     throw InputError(fmt::format(
-        "{} needs {:.2f} GiB ({} voxels x {} bytes) but only {:.2f} GiB of memory is available; choose a coarser "
-        "voxel or fewer segments", what, needed / double(1ull << 30), voxels, bytes_per_voxel,
-        double(available) / double(1ull << 30)));
+        "{} needs {:.2f} GiB ({} voxels x {} bytes) but only {:.2f} GiB of memory is available ({}); {}", what,
+        needed / double(1ull << 30), voxels, bytes_per_voxel, double(available) / double(1ull << 30),
+        available_memory_source(), advice));
   }
 }
 

@@ -49,9 +49,19 @@ LabelledGrid build_labelled_grid(const GeometrySource& source);
 TissueCounts count_tissue(const GeometrySource& source);
 TissueCounts count_tissue(const LabelledGrid& labelled);
 
-// Throws InputError when `voxels` · `bytes_per_voxel` exceeds the memory available now
-// (MemAvailable of /proc/meminfo), naming `what` needs it and how to shrink it.
-void check_memory(std::uint64_t voxels, double bytes_per_voxel, const std::string& what);
+// The memory available now: MemAvailable of /proc/meminfo (UINT64_MAX when unknown), capped by
+// the environment variable CORDSIM_MEMORY_LIMIT_BYTES (a whole number of bytes) when it is set,
+// e.g. for tests or for ranks that share a node. Throws InputError for a malformed value.
+std::uint64_t available_memory_bytes();
+std::optional<std::uint64_t> memory_limit_from_environment();
+// Where available_memory_bytes() came from, for messages: "MemAvailable of /proc/meminfo" or
+// "CORDSIM_MEMORY_LIMIT_BYTES=<n>".
+std::string available_memory_source();
+
+// Throws InputError when `voxels` · `bytes_per_voxel` exceeds available_memory_bytes(), naming
+// `what` needs it, how much is available and `advice` on how to shrink it.
+void check_memory(std::uint64_t voxels, double bytes_per_voxel, const std::string& what,
+                  const std::string& advice = "choose a coarser voxel or fewer segments");
 
 // A scenario's [geometry] as a request.
 GeometryRequest geometry_request(const GeometrySpec& spec);

@@ -960,13 +960,15 @@ std::filesystem::path staging_dir_for(const std::filesystem::path& final_dir) {
 
 std::uintmax_t expected_output_bytes(const Scenario& scenario, std::size_t written_fields, std::size_t frames,
                                      std::size_t static_bytes_per_voxel) {
-  const std::uintmax_t voxels = std::uintmax_t(scenario.grid.shape[0]) * std::uintmax_t(scenario.grid.shape[1]) *
-                                std::uintmax_t(scenario.grid.shape[2]);
-  const std::uintmax_t value_bytes = scenario.output.float64 ? 8 : 4;
-  const std::uintmax_t per_frame = voxels * written_fields * value_bytes;
-  std::uintmax_t total = frames * per_frame + voxels * static_bytes_per_voxel;
-  if (scenario.output.vtk) total += frames * (per_frame + voxels * static_bytes_per_voxel);
-  return total;
+  // In double, saturating, so that no product of counts wraps around (every count here is exact in
+  // a double: voxels < 2^31, frames ≤ kMaxOutputFrames).
+  const double voxels = double(scenario.grid.shape[0]) * double(scenario.grid.shape[1]) * double(scenario.grid.shape[2]);
+  const double value_bytes = scenario.output.float64 ? 8 : 4;
+  const double per_frame = voxels * double(written_fields) * value_bytes;
+  double total = double(frames) * per_frame + voxels * double(static_bytes_per_voxel);
+  if (scenario.output.vtk) total += double(frames) * (per_frame + voxels * double(static_bytes_per_voxel));
+  constexpr double largest = double(std::numeric_limits<std::uintmax_t>::max());
+  return total >= largest ? std::numeric_limits<std::uintmax_t>::max() : std::uintmax_t(total);
 }
 
 void check_disk_space(const std::filesystem::path& out_dir, std::uintmax_t bytes) {

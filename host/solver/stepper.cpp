@@ -26,9 +26,18 @@ const std::optional<double>& requested_step(const Scenario& s, std::size_t speci
 }
 
 // Intervals are divided into equal steps; the 1e-9 keeps an interval that is an exact multiple
-// of the step from gaining a step to rounding.
-long steps_covering(double interval_s, double max_step_s) {
-  return std::max(1L, long(std::ceil(interval_s / max_step_s * (1.0 - 1e-9))));
+// of the step from gaining a step to rounding. More than kMaxStencilSweeps steps (or a step that
+// is not positive) is refused rather than converted to a long that overflows.
+long steps_covering(double interval_s, double max_step_s, const std::string& species) {
+  const double steps = std::ceil(interval_s / max_step_s * (1.0 - 1e-9));
+  if (!(steps <= kMaxStencilSweeps)) {
+    throw InputError(fmt::format(
+        "species '{}': an interval of {:.6g} s in steps of at most {:.4g} s would take {:.4g} steps, more than the "
+        "{:.0e} stencil sweeps a species may take (README, \"Bad input\"); check its diffusivity, decay and time "
+        "step and the grid spacing",
+        species, interval_s, max_step_s, steps, kMaxStencilSweeps));
+  }
+  return std::max(1L, long(steps));
 }
 
 LinearSolverSettings solver_settings(const SpeciesSpec& species) {
@@ -65,6 +74,15 @@ Stepper::Stepper(const Scenario& scenario, const Problem& problem, Backend& back
     info.name = species.name;
     info.integrator = scenario.species[s].integrator;
     info.stability_limit_s = backend_.stability_limit(int(s));
+    const bool explicit_steps = info.integrator == SpeciesSpec::Integrator::forward_euler ||
+                                info.integrator == SpeciesSpec::Integrator::rkl2;
+    if (explicit_steps && !(info.stability_limit_s > 0.0)) {
+      throw InputError(fmt::format(
+          "species '{}': the assembled operator's explicit stability limit is {} s: its conductances overflow {} "
+          "or the stable step underflows; check species[{}].diffusivity and decay and the grid spacing, or use "
+          "integrator = \"backward_euler\"",
+          species.name, info.stability_limit_s, kRealName, species.name));
+    }
     const SourceLocation* at = nullptr;
     const auto& requested = requested_step(scenario, s, &at);
     if (info.integrator == SpeciesSpec::Integrator::forward_euler && requested &&
@@ -90,6 +108,17 @@ Stepper::Stepper(const Scenario& scenario, const Problem& problem, Backend& back
     info_.back().steps_per_interval = p.steps;
     info_.back().step_s = p.step_s;
     info_.back().stages = p.stages;
+    // The whole run, from the assembled operator's limit (parse_scenario checked a bound on it).
+    const double sweeps = double(p.steps) * double(p.stages) *
+                          std::ceil(scenario.run.duration_s / scenario.run.output_interval_s * (1.0 - 1e-12));
+    if (explicit_steps && !(sweeps <= kMaxStencilSweeps)) {
+      throw InputError(fmt::format(
+          "species '{}': {} steps of {:.4g} s ({} stages each) per output interval over run.duration = {} s make "
+          "{:.4g} stencil sweeps, more than the {:.0e} a species may take (stability limit {:.4g} s from the "
+          "assembled operator); use integrator = \"backward_euler\", a coarser grid or a shorter run",
+          species.name, p.steps, p.step_s, p.stages, scenario.run.duration_s, sweeps, kMaxStencilSweeps,
+          info.stability_limit_s));
+    }
     if (info.integrator == SpeciesSpec::Integrator::quasi_steady && setup == Setup::run) solve_implicit(s, p);
   }
 }
@@ -136,17 +165,28 @@ Stepper::Plan Stepper::plan(std::size_t species, double interval_s) const {
   const double limit = info_[species].stability_limit_s;
   const double safety = scenario_.run.stability_safety;
   const SpeciesSpec::Integrator integrator = info_[species].integrator;
+  const std::string& name = info_[species].name;
   if (integrator == SpeciesSpec::Integrator::rkl2) {
-    const long steps = steps_covering(interval_s, *requested);
+    const long steps = steps_covering(interval_s, *requested, name);
     const double tau = interval_s / double(steps);
+    // The stage count's closed form first: rkl2_stages_for counts up to it in an int.
+    const double ratio = tau / (safety * limit);
+    const double stages = std::ceil((-1.0 + std::sqrt(9.0 + 16.0 * ratio)) / 2.0);
+    if (!(stages <= double(kMaxRkl2Stages)) || !(double(steps) * stages <= kMaxStencilSweeps)) {
+      throw InputError(fmt::format(
+          "species '{}': RKL2 super-steps of {:.4g} s over a stability limit of {:.4g} s would need {:.4g} stages "
+          "each (at most {}, and at most {:.0e} stencil sweeps); use a smaller time step or integrator = "
+          "\"backward_euler\"",
+          name, tau, limit, stages, kMaxRkl2Stages, kMaxStencilSweeps));
+    }
     return {steps, tau, rkl2_stages_for(tau, safety * limit)};
   }
   if (integrator == SpeciesSpec::Integrator::quasi_steady) return {1, interval_s, 1};
   if (integrator == SpeciesSpec::Integrator::backward_euler || integrator == SpeciesSpec::Integrator::crank_nicolson) {
-    const long steps = steps_covering(interval_s, *requested);
+    const long steps = steps_covering(interval_s, *requested, name);
     return {steps, interval_s / double(steps), 1};
   }
-  const long steps = steps_covering(interval_s, requested ? *requested : safety * limit);
+  const long steps = steps_covering(interval_s, requested ? *requested : safety * limit, name);
   return {steps, interval_s / double(steps), 1};
 }
 
@@ -297,9 +337,18 @@ void SolverLog::write(const std::string& path) const {
 
 std::vector<double> output_times(const RunSpec& run) {
   std::vector<double> times{0.0};
-  const long intervals = long(std::ceil(run.duration_s / run.output_interval_s * (1.0 - 1e-12)));
+  const double count = std::ceil(run.duration_s / run.output_interval_s * (1.0 - 1e-12));
+  if (!(count + 1.0 <= kMaxOutputFrames))  // parse_scenario refuses these with the key's line
+    throw InputError(fmt::format("run.output_interval = {} s over run.duration = {} s: {:.4g} output frames, more "
+                                 "than the {:.0f} a run may write",
+                                 run.output_interval_s, run.duration_s, count + 1.0, kMaxOutputFrames));
+  const long intervals = long(count);
   for (long n = 1; n <= intervals; ++n) times.push_back(std::min(double(n) * run.output_interval_s, run.duration_s));
   return times;
+}
+
+double scenario_host_bytes_per_voxel(const Scenario& scenario) {
+  return 28.0 * double(scenario.species.size()) + 1.0 + (scenario.geometry ? 2.0 : 0.0);
 }
 
 std::size_t scenario_backend_bytes_per_voxel(const Scenario& scenario) {

@@ -134,8 +134,14 @@ class SolverLog {
   std::string csv_;
 };
 
-// The output times 0, Δ, 2Δ, …, T (the last interval shortened to end exactly at T).
+// The output times 0, Δ, 2Δ, …, T (the last interval shortened to end exactly at T). Throws
+// InputError for more than kMaxOutputFrames of them.
 std::vector<double> output_times(const RunSpec& run);
+
+// Bytes per voxel the host holds for a transport run besides the back end: the problem's six
+// float arrays per species (D_x, D_y, D_z, k, S, c₀), one float output buffer per species, the
+// mask and, with a [geometry], the two label bytes.
+double scenario_host_bytes_per_voxel(const Scenario& scenario);
 
 // Bytes per voxel the back end holds for the scenario: 7 arrays of `real` per species (c, scratch,
 // gx, gy, gz, diag, rhs) + the mask, and with any implicit species one shared solver workspace: 6

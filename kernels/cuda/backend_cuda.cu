@@ -69,6 +69,22 @@ int cuda_device_count() {
   return count;
 }
 
+std::uint64_t cuda_device_free_bytes(int device) {
+  int current = 0;
+  if (cudaGetDevice(&current) != cudaSuccess || cudaSetDevice(device) != cudaSuccess) {
+    cudaGetLastError();
+    return UINT64_MAX;
+  }
+  std::size_t free_bytes = 0, total_bytes = 0;
+  const cudaError_t status = cudaMemGetInfo(&free_bytes, &total_bytes);
+  cudaSetDevice(current);
+  if (status != cudaSuccess) {
+    cudaGetLastError();
+    return UINT64_MAX;
+  }
+  return std::uint64_t(free_bytes);
+}
+
 std::unique_ptr<Backend> make_cuda_backend(int device) {
   const int count = cuda_device_count();
   if (count == 0) throw std::runtime_error("no CUDA device is available to this process");

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "host/config/scenario.hpp"
+#include "host/solver/stepper.hpp"
+#include "kernels/cell/real.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace cordsim {
@@ -680,6 +682,128 @@ TEST(ScenarioErrors, SpeciesWrittenAsATable) {
   EXPECT_TRUE(mentions(error_of(text), at_line_of(text, "[species]") +
                                            " species: must be an array of tables, each written "
                                            "as a [[species]] section"));
+}
+
+// ---- counts and float ranges (README "Bad input") --------------------------------------------
+
+TEST(ScenarioCounts, OutputFramesUpToTheMaximum) {
+  // 9999999 intervals: 1e7 frames, the most a run may write; one more interval is refused.
+  const std::string most = edit(kMinimal, "duration = \"1 s\"", "duration = \"9999999 s\"");
+  EXPECT_NO_THROW(parse_scenario(edit(most, "output_interval = \"0.5 s\"", "output_interval = \"1 s\""), kLabel));
+  const std::string text = edit(edit(kMinimal, "duration = \"1 s\"", "duration = \"10000000 s\""),
+                                "output_interval = \"0.5 s\"", "output_interval = \"1 s\"");
+  const std::string message = error_of(text);
+  EXPECT_TRUE(mentions(message, at_line_of(text, "output_interval") +
+                                    " run.output_interval = \"1 s\": 1e+07 output frames over "
+                                    "run.duration = \"10000000 s\" ("));
+  const std::string duration_line = at_line_of(text, "duration");
+  EXPECT_TRUE(mentions(message, "(" + duration_line.substr(0, duration_line.size() - 1) + "): more than the 10000000"));
+  // 1e300 s in 0.5 s intervals: the count is not even a long; the override is named as such.
+  EXPECT_TRUE(mentions(error_of(kMinimal, {"run.duration=\"1e300 s\""}),
+                       "2e+300 output frames over run.duration = \"1e300 s\" (--set)"));
+  RunSpec run;
+  run.duration_s = 1e300;
+  run.output_interval_s = 1.0;
+  EXPECT_THROW(output_times(run), InputError);
+}
+
+TEST(ScenarioCounts, CheckpointIntervals) {
+  const std::string base = edit(kMinimal, "output_interval = \"0.5 s\"", "output_interval = \"0.5 s\"\ncheckpoint_interval = \"2e-7 s\"");
+  EXPECT_NO_THROW(parse_scenario(base, kLabel));
+  const std::string text = edit(base, "2e-7 s", "1e-8 s");
+  EXPECT_TRUE(mentions(error_of(text), at_line_of(text, "checkpoint_interval") +
+                                           " run.checkpoint_interval = \"1e-8 s\": 1e+08 checkpoint intervals"));
+}
+
+TEST(ScenarioCounts, FixedTimeStepsOfEveryIntegrator) {
+  const std::string explicit_step = edit(kMinimal, "decay = \"0.7 1/s\"", "decay = \"0.7 1/s\"\ntime_step = \"1e-16 s\"");
+  EXPECT_TRUE(mentions(error_of(explicit_step), at_line_of(explicit_step, "time_step") +
+                                                    " species[NO].time_step = \"1e-16 s\": 1e+16 steps of species "
+                                                    "'NO' over run.duration = 1 s: more than the 1e+15 stencil sweeps"));
+  const std::string implicit = edit(explicit_step, "time_step = ", "integrator = \"backward_euler\"\ntime_step = ");
+  EXPECT_TRUE(mentions(error_of(implicit), "species[NO].time_step = \"1e-16 s\": 1e+16 steps"));
+  EXPECT_NO_THROW(parse_scenario(edit(implicit, "1e-16 s", "2e-15 s"), kLabel));
+}
+
+TEST(ScenarioCounts, Rkl2StagesAndExplicitStepsFromTheStabilityBound) {
+  // D/h² = 1e10 1/s: the stable step is at most 1e-10 s; a 0.5 s super-step would need ~1.5e5 stages.
+  const std::string stiff = edit(kMinimal, "\"3300 um^2/s\"", "\"1e12 um^2/s\"");
+  const std::string rkl2 =
+      edit(stiff, "decay = \"0.7 1/s\"", "decay = \"0.7 1/s\"\nintegrator = \"rkl2\"\ntime_step = \"0.5 s\"");
+  const std::string message = error_of(rkl2);
+  EXPECT_TRUE(mentions(message, at_line_of(rkl2, "time_step") + " species[NO].time_step = \"0.5 s\": the explicit "
+                                                                "stable step of species 'NO' is at most 1e-10 s"));
+  EXPECT_TRUE(mentions(message, "stages, more than the 10000 supported"));
+  // Forward Euler: 1 s / (0.9 · 1e-10 s) = 1.1e10 steps is allowed; 1e5 times more is not.
+  EXPECT_NO_THROW(parse_scenario(stiff, kLabel));
+  const std::string stiffer = edit(kMinimal, "\"3300 um^2/s\"", "\"1e17 um^2/s\"");
+  EXPECT_TRUE(mentions(error_of(stiffer), at_line_of(stiffer, "diffusivity") +
+                                              " species[NO].diffusivity = \"1e17 um^2/s\": the explicit stable step"));
+  // A decay that dominates is named instead.
+  const std::string decay = edit(kMinimal, "\"0.7 1/s\"", "\"1e20 1/s\"");
+  EXPECT_TRUE(mentions(error_of(decay), at_line_of(decay, "decay") + " species[NO].decay = \"1e20 1/s\""));
+  // An implicit species has no stability limit to resolve.
+  EXPECT_NO_THROW(parse_scenario(
+      edit(stiffer, "decay = \"0.7 1/s\"", "decay = \"0.7 1/s\"\nintegrator = \"backward_euler\"\ntime_step = \"0.1 s\""),
+      kLabel));
+}
+
+TEST(ScenarioRanges, PerVoxelInputsMustFitFloat32) {
+  const std::string decay = edit(kMinimal, "\"0.7 1/s\"", "\"1e39 1/s\"");
+  EXPECT_TRUE(mentions(error_of(decay), at_line_of(decay, "decay") +
+                                            " species[NO].decay = \"1e39 1/s\": magnitude above 3.403e+38 1/s, the "
+                                            "largest float32"));
+  const std::string initial = edit(kMinimal, "decay = \"0.7 1/s\"",
+                                   "decay = \"0.7 1/s\"\ninitial = { shape = \"uniform\", value = \"1e39 nM\" }");
+  EXPECT_TRUE(mentions(error_of(initial), "species[NO].initial.value = \"1e39 nM\": magnitude above"));
+  const std::string source = kMinimal + "[[source]]\nspecies = \"NO\"\nshape = \"point\"\n"
+                                        "center = [\"40 um\", \"30 um\", \"20 um\"]\nrate = \"1e36 amol/s\"\n";
+  // 1e42 ymol/s into one voxel of 1000 um^3: 1e39 nM/s.
+  EXPECT_TRUE(mentions(error_of(source), at_line_of(source, "rate") + " source[0].rate = \"1e36 amol/s\": magnitude"));
+  EXPECT_NO_THROW(parse_scenario(edit(source, "1e36 amol/s", "1e35 amol/s"), kLabel));
+}
+
+TEST(ScenarioRanges, OperatorConductancesMustFitTheStorageType) {
+  const bool float32 = std::string(kRealName) == "float32";
+  // h = 1e-20 um: h² underflows float32; a float64 build refuses the step count instead.
+  const std::string tiny = edit(kMinimal, "spacing = \"10 um\"", "spacing = \"1e-20 um\"");
+  EXPECT_TRUE(mentions(error_of(tiny), float32 ? at_line_of(tiny, "spacing") + " grid.spacing = \"1e-20 um\": h^2 = "
+                                                                               "1e-40 um^2 underflows float32"
+                                               : at_line_of(tiny, "diffusivity") + " species[NO].diffusivity"));
+  // D = 1e20 um^2/s fits float32, but the harmonic mean's 2 D² = 2e40 does not. Over 1e-12 s its
+  // explicit steps are few (1.1e6), so only the operator refuses it.
+  const std::string stiff = edit(edit(edit(kMinimal, "\"3300 um^2/s\"", "\"1e20 um^2/s\""), "duration = \"1 s\"",
+                                      "duration = \"1e-12 s\""),
+                                 "output_interval = \"0.5 s\"", "output_interval = \"1e-12 s\"");
+  if (float32) {
+    EXPECT_TRUE(mentions(error_of(stiff), at_line_of(stiff, "diffusivity") +
+                                              " species[NO].diffusivity = \"1e20 um^2/s\": with grid.spacing = (10, "
+                                              "10, 10) um the operator's conductance 2 D D / (D + D) / h^2 = 1e+18 1/s "
+                                              "overflows float32 (its intermediate 2 D^2 = 2e+40"));
+  } else {
+    EXPECT_NO_THROW(parse_scenario(stiff, kLabel));
+  }
+  const std::string robin = edit(kMinimal, "decay = \"0.7 1/s\"",
+                                 "decay = \"0.7 1/s\"\nboundary = { type = \"robin\", value = \"0 nM\", "
+                                 "permeability = \"1e38 um/s\" }");
+  if (float32) {
+    EXPECT_TRUE(mentions(error_of(robin), "species[NO].boundary.permeability = \"1e38 um/s\": with grid.spacing = "
+                                          "(10, 10, 10) um the boundary conductance's P h = 1e+39 um^2/s overflows"));
+  }
+}
+
+TEST(ScenarioCounts, ModelSlowStepsAndReadouts) {
+  const std::string als = (test::kSourceDir / "scenarios" / "als" / "wild_type_rat.toml").string();
+  EXPECT_NO_THROW(load_scenario(als));
+  for (const char* key : {"slow_step", "readout_interval"}) {
+    try {
+      load_scenario(als, {std::string("model.") + key + "=\"0.1 s\""});  // 60 d: 5.2e7 of them
+      ADD_FAILURE() << key << " = 0.1 s was accepted";
+    } catch (const InputError& e) {
+      EXPECT_TRUE(mentions(e.what(), std::string("--set: model.") + key + " = \"0.1 s\": 5.184e+07 model "));
+      EXPECT_TRUE(mentions(e.what(), "more than the 10000000 a model run may take"));
+    }
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -140,10 +141,67 @@ TEST(ValidateCommand, DemoPrintsTheDerivedNumbersAndWritesNothing) {
            "species neurturin: forward Euler; stability limit 13.89 s; step 10 s, 1 steps per output interval",
            "output: 13 frames of 3 field(s), float32, HDF5 + VTK; at most",
            "run time: about 4.88e+03 stencil sweeps x 718848 voxels",
+           "run time at 1e+10 voxel updates/s (a fast CPU node; docs/numerics.md): about 0.35 s",
        }) {
     EXPECT_NE(r.output.find(expected), std::string::npos) << expected << "\n" << r.output;
   }
+  EXPECT_EQ(r.output.find("warning"), std::string::npos) << r.output;
   EXPECT_TRUE(fs::is_empty(dir.path()));
+}
+
+// 1e8 s of the demo: 4.06e9 sweeps of 718848 voxels, 2.92e15 voxel updates, 3.4 days even at
+// 1e10 updates/s: a warning, and the estimate; still valid (exit 0).
+TEST(ValidateCommand, WarnsWhenTheRunWouldTakeMoreThanADay) {
+  const TempDir dir;
+  const Result r = cordsim("validate " + (kSource / "scenarios/demo.toml").string() +
+                               " --set 'run.duration=\"1e8 s\"' --set 'run.output_interval=\"1e6 s\"'",
+                           dir.path());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("run time at 1e+10 voxel updates/s (a fast CPU node; docs/numerics.md): about 3.4 d"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("warning: the run would take more than a day (about 3.4 d at 1e+10 voxel updates/s, "
+                          "2.92e+15 voxel updates)"),
+            std::string::npos)
+      << r.output;
+}
+
+// Counts that do not fit are refused by validate too, at once (1e12 s every 10 s used to make it
+// build an output-time list of 1e11 entries, which never finished).
+TEST(ValidateCommand, RefusesCountsThatDoNotFit) {
+  const TempDir dir;
+  const auto began = std::chrono::steady_clock::now();
+  const Result r = cordsim("validate " + (kSource / "scenarios/demo.toml").string() + " --set 'run.duration=\"1e12 s\"'",
+                           dir.path());
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count(), 5.0);
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("run.output_interval = \"10 s\": 1e+11 output frames over run.duration = \"1e12 s\" "
+                          "(--set): more than the 10000000"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(lines_of(r.output).size(), 1u) << r.output;
+}
+
+// A run that does not fit in the memory available (capped here by CORDSIM_MEMORY_LIMIT_BYTES):
+// validate warns and does not build it; --full refuses to build it.
+TEST(ValidateCommand, WarnsWhenTheRunDoesNotFitInMemory) {
+  const TempDir dir;
+  const std::string validate = "cd " + test::shell_quote(dir.path().string()) +
+                               " && CORDSIM_MEMORY_LIMIT_BYTES=100000000 " + CORDSIM_EXE + " validate " +
+                               test::shell_quote((kSource / "scenarios/demo.toml").string());
+  const Result r = test::run_shell(validate);
+  ASSERT_EQ(r.status, 0) << r.output;
+  // 0.11 GiB (0.17 with CORDSIM_DOUBLE) against 0.09 GiB.
+  EXPECT_NE(r.output.find("warning: the run needs 0.1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" GiB (back end and host arrays) but only 0.09 GiB of memory is available here "
+                          "(CORDSIM_MEMORY_LIMIT_BYTES=100000000): `cordsim run` refuses it"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("stability limits: interior-voxel estimate"), std::string::npos) << r.output;
+  const Result full = test::run_shell(validate + " --full");
+  EXPECT_EQ(full.status, 2) << full.output;
+  EXPECT_NE(full.output.find("validate --full: the problem of scenario 'demo' needs 0.1"), std::string::npos)
+      << full.output;
 }
 
 TEST(ValidateCommand, LargeGridGetsTheInteriorEstimateWithoutBuildingTheProblem) {
