@@ -77,6 +77,7 @@ struct TissueModelParams {
   double astrocyte_mutant_gain = 0;   // a_0: mutant astrocytes react more ×(1 + a_0 s)
   double astrocyte_danger = 0;        // b: drive at saturating danger signal
   double astrocyte_danger_half = 1;   // K_XA (nM): astrocytes react at heavier damage than microglia
+  double astrocyte_danger_hill = 4;   // n_XA: a threshold response
   double astrocyte_cytokine = 0;      // c: drive by TNF
   double astrocyte_resolution = 0;    // δ_A (1/s)
 
@@ -221,21 +222,22 @@ CORDSIM_HD StateRates state_rates(const TissueModelParams& q, const VoxelInputs&
   r.l[0] = q.death_rate * hill(s.stress_carrier, 1.0, q.death_hill) / protection;
   r.l[1] = q.death_rate * hill(s.stress_excised, 1.0, q.death_hill) / protection;
   // Microglia, per subpopulation (s = s_M for carriers, 0 excised):
-  //   dM/dt = k_M (1 + a_mg s) [a_X Hill(X; K_X, n_X)(1 + a_ast A_mut) + a_cyt Hill(TNF + IFN)] (1 − M) − δ_M M
-  // The local danger signal X activates them; reactive mutant astrocytes amplify it (Yamanaka
-  // 2008: fewer activated microglia after astrocyte excision); mutant microglia are primed.
-  const double m_drive = q.microglia_danger * h_danger * (1.0 + q.microglia_astrocyte_gain * mutant_astro) +
+  //   dM/dt = k_M (1 + a_mg s) [a_X Hill(X; K_X, n_X) + a_ast A_mut + a_cyt Hill(TNF + IFN)] (1 − M) − δ_M M
+  // The local danger signal X activates them; reactive mutant astrocytes activate them too, where
+  // they are (Yamanaka 2008: fewer activated microglia after astrocyte excision, inversely
+  // correlated with the mutant-free astrocytes); mutant microglia are primed.
+  const double m_drive = q.microglia_danger * h_danger + q.microglia_astrocyte_gain * mutant_astro +
                          q.microglia_cytokine * hill(c.tnf + c.ifn, q.cytokine_half, 1.0);
   for (int k = 0; k < 2; ++k) {
     const double drive = q.microglia_rate * m_drive * (1.0 + q.microglia_mutant_gain * (k == 0 ? q.sod1_microglia : 0.0));
     r.p[4 + k] = drive;
     r.l[4 + k] = drive + q.microglia_resolution;
   }
-  // Astrocytes, per subpopulation: dA/dt = k_A (1 + a_0 s) [b Hill(X; K_XA, n_X) + c Hill(TNF)] (1 − A) − δ_A A
-  // Their threshold K_XA lies above the microglia's: astrogliosis follows microgliosis, so mutant
-  // astrocytes shape the progression more than the onset (Yamanaka 2008).
+  // Astrocytes, per subpopulation: dA/dt = k_A (1 + a_0 s) [b Hill(X; K_XA, n_XA) + c Hill(TNF)] (1 − A) − δ_A A
+  // Their threshold K_XA lies above the microglia's and is steeper: astrogliosis follows MN loss,
+  // so mutant astrocytes shape the progression more than the onset (Yamanaka 2008).
   const double a_drive =
-      q.astrocyte_danger * hill(c.danger, q.astrocyte_danger_half, q.danger_hill) + q.astrocyte_cytokine * h_tnf;
+      q.astrocyte_danger * hill(c.danger, q.astrocyte_danger_half, q.astrocyte_danger_hill) + q.astrocyte_cytokine * h_tnf;
   for (int k = 0; k < 2; ++k) {
     const double drive = q.astrocyte_rate * a_drive * (1.0 + q.astrocyte_mutant_gain * (k == 0 ? q.sod1_astrocytes : 0.0));
     r.p[6 + k] = drive;
