@@ -364,7 +364,8 @@ int run(const RunOptions& options) {
     if (checkpoint) checkpoints.resumed_from(*checkpoint);
     if (!options.resume_hint.empty()) checkpoints.set_resume_command(options.resume_hint);
     if (ranks) checkpoints.set_ranks(ranks->size(), [ranks](long long v) { return ranks->largest(v); });
-    ProgressReporter progress(scenario.run.duration_s, root && ProgressReporter::stdout_is_terminal());
+    ProgressReporter progress(scenario.run.duration_s, root && ProgressReporter::stdout_is_terminal(),
+                              time_unit_of(scenario));
     if (checkpoint) progress.starting_at(start_s, long(checkpoint->integer("state/als/stencil_sweeps")));
     AlsRunOptions als;
     als.out_dir = out_dir;
@@ -389,7 +390,7 @@ int run(const RunOptions& options) {
     }
     progress.clear();
     if (result.stopped) return stopped(checkpoints, ranks);
-    if (root) announce_paraview_files(result.xdmf);
+    if (root) announce_paraview_files(result.xdmf, time_unit_of(scenario).symbol);
     return exit_ok;
   }
   // A resumed run's fields come from the checkpoint: the quasi-steady species are not solved first.
@@ -689,13 +690,13 @@ int run(const RunOptions& options) {
 
 }  // namespace
 
-void announce_paraview_files(const std::filesystem::path& xdmf) {
+void announce_paraview_files(const std::filesystem::path& xdmf, const std::string& time_unit) {
   const std::filesystem::path path = std::filesystem::absolute(xdmf).lexically_normal();
   const std::filesystem::path pvd = path.parent_path() / "cordsim.pvd";
   std::printf("ParaView files: %s\n", path.c_str());
   if (std::filesystem::exists(pvd)) std::printf("                %s\n", pvd.c_str());
-  std::printf("  (File > Open; cell data, lengths in um, time in s; pictures: tools/figures.sh %s)\n",
-              path.parent_path().c_str());
+  std::printf("  (File > Open; cell data, lengths in um, time in %s; pictures: tools/figures.sh %s)\n",
+              time_unit == "d" ? "days" : time_unit.c_str(), path.parent_path().c_str());
 }
 
 int with_exit_codes(const char* command, const std::function<int()>& body) {
