@@ -240,7 +240,8 @@ std::optional<CheckpointReader> open_checkpoint(RankGroup* ranks, const RunOptio
 
 // The run stopped after a checkpoint (a signal or --stop-at): say so and how to go on. On a
 // decomposed run every rank gets here at the same step; rank 0, which wrote the checkpoint, speaks.
-int stopped(const Checkpoints& checkpoints, RankGroup* ranks) {
+// The time is given in the run's unit (days for an ALS run).
+int stopped(const Checkpoints& checkpoints, RankGroup* ranks, const TimeUnit& unit = {}) {
   if (ranks) {
     ranks->all(true);  // rank 0 has written the checkpoint and closed the output: exit together
     ignore_stop_signals();
@@ -248,8 +249,8 @@ int stopped(const Checkpoints& checkpoints, RankGroup* ranks) {
   }
   const int signal = checkpoints.signal();
   std::fflush(stdout);
-  std::printf("Stopped at t = %.6g s (%s); checkpoint %s\n  resume with: %s\n", checkpoints.last_time(),
-              signal ? signal_name(signal) : "--stop-at", checkpoints.last_file().c_str(),
+  std::printf("Stopped at t = %.6g %s (%s); checkpoint %s\n  resume with: %s\n",
+              checkpoints.last_time() / unit.seconds, unit.symbol.c_str(), signal ? signal_name(signal) : "--stop-at", checkpoints.last_file().c_str(),
               checkpoints.resume_command().c_str());
   std::fflush(stdout);
   return exit_checkpointed;
@@ -389,7 +390,7 @@ int run(const RunOptions& options) {
       rethrow_with_checkpoint(checkpoints);
     }
     progress.clear();
-    if (result.stopped) return stopped(checkpoints, ranks);
+    if (result.stopped) return stopped(checkpoints, ranks, time_unit_of(scenario));
     if (root) announce_paraview_files(result.xdmf, time_unit_of(scenario).symbol);
     return exit_ok;
   }

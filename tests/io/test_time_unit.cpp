@@ -4,7 +4,7 @@
 // time_unit Information element), cordsim.pvd (timesteps and the comment naming the unit), the VTK
 // frames' time_unit field data and mass_budget.csv's time column; for RunOutput directly, for a
 // `cordsim run` of a transport scenario and of a short ALS run; and the progress line of an ALS
-// run ("t = 75.8 d of 150 d").
+// run ("t = 75.8 d of 150 d") and its "Stopped at t = 1 d" line.
 #include <gtest/gtest.h>
 #include <fmt/format.h>
 #include <hdf5.h>
@@ -202,11 +202,20 @@ TEST(TimeUnit, AlsRunWritesDays) {
   const fs::path run = tmp.path() / "wild_type";
   const test::CommandResult r = test::run_cordsim(
       {"run", (test::kSourceDir / "scenarios/als/wild_type_rat.toml").string(), "--out", run.string(), "--backend",
-       "cpu", "--threads", "2", "--set", "geometry.voxel=[\"200 um\", \"200 um\", \"400 um\"]", "--set",
+       "cpu", "--threads", "1", "--set", "geometry.voxel=[\"200 um\", \"200 um\", \"400 um\"]", "--set",
        "run.duration=\"2 d\"", "--set", "run.output_interval=\"1 d\"", "--set", "output.vtk=true"});
   ASSERT_EQ(r.status, 0) << r.output;
   expect_times_in(run, {0.0, 1.0, 2.0}, "d");
   EXPECT_NE(r.output.find("time in days;"), std::string::npos) << r.output;
+
+  // A stopped ALS run says where in days.
+  const test::CommandResult stopped = test::run_cordsim(
+      {"run", (test::kSourceDir / "scenarios/als/wild_type_rat.toml").string(), "--out",
+       (tmp.path() / "stopped").string(), "--backend", "cpu", "--threads", "1", "--set",
+       "geometry.voxel=[\"200 um\", \"200 um\", \"400 um\"]", "--set", "run.duration=\"2 d\"", "--set",
+       "run.output_interval=\"1 d\"", "--set", "output.vtk=false", "--stop-at", "1 d"});
+  EXPECT_EQ(stopped.status, 4) << stopped.output;
+  EXPECT_NE(stopped.output.find("Stopped at t = 1 d (--stop-at)"), std::string::npos) << stopped.output;
 }
 
 // ---- progress line -----------------------------------------------------------------------------
