@@ -46,8 +46,9 @@ struct RunOptions {
 
 int run_command(const RunOptions& options);
 
-// Tells the user where the ParaView files of a committed output directory are.
-void announce_paraview_files(const std::filesystem::path& xdmf);
+// Tells the user where the ParaView files of a committed output directory are, and the unit of
+// their times ("s", or "d" for an ALS run).
+void announce_paraview_files(const std::filesystem::path& xdmf, const std::string& time_unit = "s");
 
 // Runs a subcommand's body and maps its exceptions to the documented exit codes, with one line on
 // stderr: InputError → exit_bad_input, any other failure → exit_run_failed.

@@ -319,7 +319,8 @@ std::optional<CheckpointReader> open_checkpoint(RankGroup* ranks, const RunOptio
 
 // The run stopped after a checkpoint (a signal or --stop-at): say so and how to go on. On a
 // decomposed run every rank gets here at the same step; rank 0, which wrote the checkpoint, speaks.
-int stopped(const Checkpoints& checkpoints, RankGroup* ranks) {
+// The time is given in the run's unit (days for an ALS run).
+int stopped(const Checkpoints& checkpoints, RankGroup* ranks, const TimeUnit& unit = {}) {
   if (ranks) {
     ranks->all(true);  // rank 0 has written the checkpoint and closed the output: exit together
     ignore_stop_signals();
@@ -327,8 +328,8 @@ int stopped(const Checkpoints& checkpoints, RankGroup* ranks) {
   }
   const int signal = checkpoints.signal();
   std::fflush(stdout);
-  std::printf("Stopped at t = %.6g s (%s); checkpoint %s\n  resume with: %s\n", checkpoints.last_time(),
-              signal ? signal_name(signal) : "--stop-at", checkpoints.last_file().c_str(),
+  std::printf("Stopped at t = %.6g %s (%s); checkpoint %s\n  resume with: %s\n",
+              checkpoints.last_time() / unit.seconds, unit.symbol.c_str(), signal ? signal_name(signal) : "--stop-at", checkpoints.last_file().c_str(),
               checkpoints.resume_command().c_str());
   std::fflush(stdout);
   return exit_checkpointed;
@@ -450,7 +451,8 @@ int run(const RunOptions& options) {
     if (checkpoint) checkpoints.resumed_from(*checkpoint);
     if (!options.resume_hint.empty()) checkpoints.set_resume_command(options.resume_hint);
     if (ranks) checkpoints.set_ranks(ranks->size(), [ranks](long long v) { return ranks->largest(v); });
-    ProgressReporter progress(scenario.run.duration_s, root && ProgressReporter::stdout_is_terminal());
+    ProgressReporter progress(scenario.run.duration_s, root && ProgressReporter::stdout_is_terminal(),
+                              time_unit_of(scenario));
     if (checkpoint) progress.starting_at(start_s, long(checkpoint->integer("state/als/stencil_sweeps")));
     AlsRunOptions als;
     als.out_dir = out_dir;
@@ -474,8 +476,8 @@ int run(const RunOptions& options) {
       rethrow_with_checkpoint(checkpoints);
     }
     progress.clear();
-    if (result.stopped) return stopped(checkpoints, ranks);
-    if (root) announce_paraview_files(result.xdmf);
+    if (result.stopped) return stopped(checkpoints, ranks, time_unit_of(scenario));
+    if (root) announce_paraview_files(result.xdmf, time_unit_of(scenario).symbol);
     return exit_ok;
   }
   // A resumed run's fields come from the checkpoint: the quasi-steady species are not solved first.
@@ -769,13 +771,13 @@ int run(const RunOptions& options) {
 
 }  // namespace
 
-void announce_paraview_files(const std::filesystem::path& xdmf) {
+void announce_paraview_files(const std::filesystem::path& xdmf, const std::string& time_unit) {
   const std::filesystem::path path = std::filesystem::absolute(xdmf).lexically_normal();
   const std::filesystem::path pvd = path.parent_path() / "cordsim.pvd";
   std::printf("ParaView files: %s\n", path.c_str());
   if (std::filesystem::exists(pvd)) std::printf("                %s\n", pvd.c_str());
-  std::printf("  (File > Open; cell data, lengths in um, time in s; pictures: tools/figures.sh %s)\n",
-              path.parent_path().c_str());
+  std::printf("  (File > Open; cell data, lengths in um, time in %s; pictures: tools/figures.sh %s)\n",
+              time_unit == "d" ? "days" : time_unit.c_str(), path.parent_path().c_str());
 }
 
 int with_exit_codes(const char* command, const std::function<int()>& body) {

@@ -3,7 +3,8 @@
 //
 // Layout of DIR (default ./<sweep name>_sweep):
 //   DIR/<sweep name>/row_NNNN/      a normal run directory (cordsim run's files, summary.json)
-//                                   plus row.json: the row's index, label and parameters
+//                                   plus row.json: the row's index, label and the value of every
+//                                   varied key (the base scenario's where the row leaves it)
 //   DIR/<sweep name>/sweep_results.csv   written by --collect
 // A row directory appears only when its run has finished (cordsim run's staging and commit), so a
 // row is finished exactly when DIR/<sweep name>/row_NNNN/summary.json exists.
@@ -67,7 +68,8 @@ RunSummary row_record(const Sweep& sweep, const SweepRow& row) {
   record.add("scenario", sweep.scenario);
   record.add("row", row.index);
   record.add("label", row.label);
-  for (const SweepParameter& p : row.parameters) record.add(p.key, p.display);
+  // Every varied key, the ones this row leaves at the base scenario's value included.
+  for (const SweepParameter& p : sweep.effective_parameters(row.index)) record.add(p.key, p.display);
   std::string command = "cordsim run " + shell_quote(sweep.scenario);
   for (const std::string& o : sweep.overrides(row.index)) command += " --set " + shell_quote(o);
   record.add("command", command);
@@ -200,6 +202,19 @@ int collect(const Sweep& sweep, const SweepOptions& options) {
       if (std::find(results.begin(), results.end(), key) == results.end()) results.push_back(key);
     }
   }
+  // A row recorded by an older cordsim lacks the keys it left at the base value: the base
+  // scenario's value stands in (the sweep file's [set] applied, as the row ran).
+  std::vector<RunSummary::Value> base_cells;
+  base_cells.reserve(parameters.size());
+  for (const std::string& key : parameters) {
+    const SweepParameter* base = sweep.base_value(key);
+    base_cells.emplace_back(base ? RunSummary::Value(base->display) : RunSummary::Value(std::string()));
+  }
+  const auto value_of = [&](const FinishedRow& f, const std::string& key) -> const RunSummary::Value* {
+    if (const RunSummary::Value* v = f.record.find(key)) return v;
+    const std::size_t c = std::size_t(std::find(parameters.begin(), parameters.end(), key) - parameters.begin());
+    return c < parameters.size() && sweep.base_value(key) ? &base_cells[c] : nullptr;
+  };
   // A parameter whose values all share one unit becomes a numeric column with the unit in its
   // header ("species.NO.decay [1/s]"), so that the table loads as numbers.
   std::vector<std::string> header = {"row", "label"};
@@ -208,7 +223,7 @@ int collect(const Sweep& sweep, const SweepOptions& options) {
     std::optional<std::string> unit;
     bool same = true;
     for (const FinishedRow& f : finished) {
-      const RunSummary::Value* v = f.record.find(parameters[c]);
+      const RunSummary::Value* v = value_of(f, parameters[c]);
       if (v == nullptr) continue;
       const std::string* text = std::get_if<std::string>(v);
       const auto parsed = text ? number_and_unit(*text) : std::nullopt;
@@ -232,7 +247,7 @@ int collect(const Sweep& sweep, const SweepOptions& options) {
     csv += "," + (label ? csv_cell(*label) : std::string());
     for (std::size_t c = 0; c < parameters.size(); ++c) {
       csv += ",";
-      const RunSummary::Value* v = f.record.find(parameters[c]);
+      const RunSummary::Value* v = value_of(f, parameters[c]);
       if (v == nullptr) continue;
       const std::string* text = std::get_if<std::string>(v);
       csv += numeric[c] && text ? fmt::format("{}", number_and_unit(*text)->first) : csv_cell(*v);

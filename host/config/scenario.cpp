@@ -5,6 +5,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <initializer_list>
@@ -956,6 +957,60 @@ Scenario parse_scenario(const std::string& text, const std::string& file_label,
 
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides) {
   return parse_scenario(read_text_file(path, "scenario file"), path, overrides);
+}
+
+std::optional<ScenarioValue> scenario_value(const std::string& text, const std::string& file_label,
+                                            const std::vector<std::string>& overrides, const std::string& key) {
+  const std::vector<std::string> segments = split_key(key);
+  toml::table root;
+  const toml::node* node = nullptr;
+  try {
+    Diagnostics diagnostics(file_label);
+    root = toml::parse(std::string_view(text), std::string_view(file_label));
+    diagnostics.add_source(root.source().path, text, false);
+    apply_base(root, diagnostics, 0);
+    for (const std::string& override_text : overrides) apply_override(override_text, root, diagnostics);
+    const toml::table* current = &root;
+    for (std::size_t i = 0; current != nullptr && i < segments.size(); ++i) {
+      const std::string& segment = segments[i];
+      if (current == &root && (segment == "species" || segment == "source") && i + 2 < segments.size()) {
+        current = &select_element(root, segment, segments[i + 1], key);
+        ++i;
+        continue;
+      }
+      node = current->get(segment);
+      if (node == nullptr) break;
+      if (i + 1 < segments.size()) {
+        current = node->as_table();
+        node = nullptr;
+      }
+    }
+  } catch (const std::exception&) {  // InputError, toml::parse_error: no value to tell
+    return std::nullopt;
+  }
+  if (node == nullptr) {
+    // A rate-law parameter left out: its registry default, written as a scenario writes it.
+    if (segments.size() == 3 && segments[0] == "model") {
+      for (const ModelParameterInfo& p : model_parameter_registry()) {
+        if (segments[1] != p.table || segments[2] != p.key) continue;
+        // A plain number ("1") stays one; a quantity ("5 1/d") is a string.
+        char* end = nullptr;
+        std::strtod(p.default_text, &end);
+        const bool plain = end != p.default_text && *end == '\0';
+        return ScenarioValue{plain ? std::string(p.default_text) : fmt::format("\"{}\"", p.default_text),
+                             p.default_text};
+      }
+    }
+    return std::nullopt;
+  }
+  if (const auto* string = node->as_string()) {
+    std::ostringstream quoted;
+    quoted << toml::toml_formatter{*string, toml::format_flags::allow_unicode_strings};
+    return ScenarioValue{quoted.str(), string->get()};
+  }
+  std::ostringstream written;
+  written << toml::toml_formatter{*node, toml::format_flags::allow_unicode_strings};
+  return ScenarioValue{written.str(), written.str()};
 }
 
 }  // namespace cordsim

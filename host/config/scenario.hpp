@@ -186,4 +186,17 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
 Scenario parse_scenario(const std::string& text, const std::string& file_label,
                         const std::vector<std::string>& overrides = {});
 
+// The value of one scenario key as a --set key names it (e.g. "species.NO.decay", "source.0.rate",
+// "model.motor_neurons.toxic_death_rate") in the scenario `text` with its base scenarios and
+// `overrides` applied: what a sweep row that leaves the key runs with. `value` is the TOML text
+// ("\"0.7 1/s\"", "[36, 26, 12]"), `display` a string's content or else the TOML text. A model
+// rate-law parameter the file leaves out has its registry default (model_parameter_registry).
+// Nothing when the key is absent (a default the reader fills in) or the text does not parse.
+struct ScenarioValue {
+  std::string value;
+  std::string display;
+};
+std::optional<ScenarioValue> scenario_value(const std::string& text, const std::string& file_label,
+                                            const std::vector<std::string>& overrides, const std::string& key);
+
 }  // namespace cordsim

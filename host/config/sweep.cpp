@@ -500,7 +500,52 @@ void check_rows(const Sweep& sweep, int scenario_line) {
   }
 }
 
+// The base scenario's values of the varied keys that some row leaves.
+void find_base_values(Sweep& sweep) {
+  std::vector<std::string> left;
+  for (const std::string& key : sweep.parameter_keys) {
+    for (const SweepRow& row : sweep.rows) {
+      const bool sets = std::any_of(row.parameters.begin(), row.parameters.end(),
+                                    [&](const SweepParameter& p) { return p.key == key; });
+      if (!sets) {
+        left.push_back(key);
+        break;
+      }
+    }
+  }
+  if (left.empty()) return;
+  std::string text;
+  try {
+    text = read_text_file(sweep.scenario, "base scenario");
+  } catch (const std::exception&) {
+    return;  // reported where the scenario is run or checked
+  }
+  std::vector<std::string> fixed;
+  for (const SweepParameter& p : sweep.fixed) fixed.push_back(p.override_text());
+  for (const std::string& key : left) {
+    if (const std::optional<ScenarioValue> v = scenario_value(text, sweep.scenario, fixed, key))
+      sweep.base_values.push_back(SweepParameter{key, v->value, v->display, 0});
+  }
+}
+
 }  // namespace
+
+std::vector<SweepParameter> Sweep::effective_parameters(std::size_t row) const {
+  std::vector<SweepParameter> out = rows.at(row).parameters;
+  for (const std::string& key : parameter_keys) {
+    const bool sets = std::any_of(out.begin(), out.end(), [&](const SweepParameter& p) { return p.key == key; });
+    if (!sets) {
+      if (const SweepParameter* base = base_value(key)) out.push_back(*base);
+    }
+  }
+  return out;
+}
+
+const SweepParameter* Sweep::base_value(const std::string& key) const {
+  for (const SweepParameter& p : base_values)
+    if (p.key == key) return &p;
+  return nullptr;
+}
 
 std::vector<std::string> Sweep::overrides(std::size_t row) const {
   std::vector<std::string> out;
@@ -524,6 +569,7 @@ Sweep parse_sweep(const std::string& text, const std::string& file_label, bool c
   SweepReader reader(diagnostics, sweep);
   reader.read(root);
   if (check) check_rows(sweep, reader.scenario_line_);
+  find_base_values(sweep);
   return sweep;
 }
 

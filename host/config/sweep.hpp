@@ -92,9 +92,20 @@ struct Sweep {
   std::vector<SweepParameter> fixed;     // [set], applied to every row first
   std::vector<std::string> parameter_keys;  // the varied keys, in file order (table: first use)
   std::vector<SweepRow> rows;
+  // The value in the base scenario, with [set] applied, of each varied key that some row leaves
+  // (a table row that runs the base value); line 0. A key the base scenario leaves to its default
+  // (outside the model's parameter registry) has none. See scenario_value.
+  std::vector<SweepParameter> base_values;
 
   // The row's --set strings: the fixed ones, then the row's own.
   std::vector<std::string> overrides(std::size_t row) const;
+
+  // The effective value of every varied key in the row: its own parameters, then the base values
+  // of the keys it leaves (those base_values has).
+  std::vector<SweepParameter> effective_parameters(std::size_t row) const;
+
+  // The base value of `key` (base_values), or null.
+  const SweepParameter* base_value(const std::string& key) const;
 };
 
 // Reads, expands and checks a sweep file. Throws InputError naming file:line for a TOML error, an

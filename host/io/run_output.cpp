@@ -216,7 +216,8 @@ struct RunOutput::Impl {
     int precision;            // bytes
   };
   std::vector<StaticField> static_fields;
-  std::vector<double> times;
+  std::vector<double> times;  // in time_unit
+  TimeUnit time_unit;
 
   H5Writer h5{fs::path{}};
   std::unique_ptr<VtkSeries> vtk;
@@ -354,7 +355,7 @@ struct RunOutput::Impl {
     h5.attr_string(f, root, "scenario_overrides", join(scenario.overrides, "\n"));
     h5.attr_strings(f, root, "species", species);
     h5.attr_string(f, root, "length_unit", "um");
-    h5.attr_string(f, root, "time_unit", "s");
+    h5.attr_string(f, root, "time_unit", time_unit.symbol);
     h5.attr_string(f, root, "concentration_unit", "nM");
     h5.attr_doubles3(f, root, "origin_um", origin_um);
     h5.attr_doubles3(f, root, "spacing_um", spacing_um);
@@ -412,7 +413,9 @@ struct RunOutput::Impl {
                                    dcpl.get(), H5P_DEFAULT),
                         H5Dclose);
     if (!times_dset.valid()) throw_hdf5(h5.path(), "create dataset '/times'");
-    h5.attr_string(times_dset.get(), name, "units", "s");
+    h5.attr_string(times_dset.get(), name, "units", time_unit.symbol);
+    h5.attr_string(times_dset.get(), name, "time_unit", time_unit.symbol);
+    h5.attr_double(times_dset.get(), name, "seconds_per_time_unit", time_unit.seconds);
     h5.attr_string(times_dset.get(), name, "long_name", "output times");
   }
 
@@ -453,6 +456,8 @@ struct RunOutput::Impl {
     x += "<Xdmf Version=\"3.0\" xmlns:xi=\"http://www.w3.org/2001/XInclude\">\n";
     x += "  <Domain>\n";
     x += "    <Grid Name=\"cordsim\" GridType=\"Collection\" CollectionType=\"Temporal\">\n";
+    // The unit of the Time values below (XDMF has no attribute for it): "s", or "d" for an ALS run.
+    x += fmt::format("      <Information Name=\"time_unit\" Value=\"{}\"/>\n", xml_escape(time_unit.symbol));
     for (std::size_t i = 0; i < times.size(); ++i) {
       const std::string frame = frame_name(i);
       x += fmt::format("      <Grid Name=\"frame_{}\" GridType=\"Uniform\">\n", frame);
@@ -693,6 +698,9 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
   m.origin_um = scenario.grid.origin_um;
   for (const auto& s : scenario.species) m.species.push_back(s.name);
   m.fields = std::move(fields);
+  m.time_unit = metadata.time_unit.value_or(time_unit_of(scenario));
+  if (!(m.time_unit.seconds > 0.0) || m.time_unit.symbol.empty())
+    throw std::invalid_argument(fmt::format("RunOutput: time unit '{}' of {} s", m.time_unit.symbol, m.time_unit.seconds));
 
   if (m.shape[0] <= 0 || m.shape[1] <= 0 || m.shape[2] <= 0) {
     throw std::invalid_argument(
@@ -761,7 +769,8 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
     const WriteGuard writing;  // cordsim.h5 is being changed in place
     m.reopen(*resume_frames);
     if (m.output.vtk && m.root) {
-      m.vtk = std::make_unique<VtkSeries>(m.staging, scenario.grid, m.fields, tissue_mask, m.output.float64);
+      m.vtk = std::make_unique<VtkSeries>(m.staging, scenario.grid, m.fields, tissue_mask, m.output.float64,
+                                          m.time_unit.symbol);
       m.vtk->resume(m.times);
       m.synced_vtk_frames = m.times.size();
     }
@@ -793,12 +802,13 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
   if (!m.root) return;
 
   if (m.output.vtk)
-    m.vtk = std::make_unique<VtkSeries>(m.staging, scenario.grid, m.fields, tissue_mask, m.output.float64);
+    m.vtk = std::make_unique<VtkSeries>(m.staging, scenario.grid, m.fields, tissue_mask, m.output.float64,
+                                          m.time_unit.symbol);
 
   m.csv_path = m.staging / kCsvName;
   m.csv.open(m.csv_path, std::ios::out | std::ios::trunc);
   m.check_csv("create");
-  m.csv << "time_s";
+  m.csv << "time_" << m.time_unit.symbol;
   for (const auto& s : m.species) m.csv << ',' << s << "_total_amol";
   m.csv << '\n' << std::flush;
   m.check_csv("write");
@@ -851,10 +861,13 @@ void RunOutput::write_frame(double time_s, const std::vector<const float*>& fiel
     throw std::invalid_argument(fmt::format("RunOutput::write_frame: {} totals given for {} species",
                                             totals_ymol.size(), m.species.size()));
   }
+  // Written in the run's time unit (seconds, or days for an ALS run).
+  const double time = time_s / m.time_unit.seconds;
   // ParaView orders a temporal collection by time; equal or decreasing times would hide frames.
-  if (!std::isfinite(time_s) || (!m.times.empty() && !(time_s > m.times.back()))) {
-    throw std::invalid_argument(fmt::format("RunOutput::write_frame: time {} s does not follow {} s", time_s,
-                                            m.times.empty() ? 0.0 : m.times.back()));
+  if (!std::isfinite(time) || (!m.times.empty() && !(time > m.times.back()))) {
+    throw std::invalid_argument(fmt::format("RunOutput::write_frame: time {} {} does not follow {} {}", time,
+                                            m.time_unit.symbol, m.times.empty() ? 0.0 : m.times.back(),
+                                            m.time_unit.symbol));
   }
 
   // A second stop signal waits for the frame to be complete (host/io/stop_signals.hpp).
@@ -878,26 +891,26 @@ void RunOutput::write_frame(double time_s, const std::vector<const float*>& fiel
                                   mem_type, data, m.output.compression, m.planes());
     m.h5.attr_string(dset.get(), name, "units", m.fields[f].units);
     m.h5.attr_string(dset.get(), name, "long_name", m.fields[f].long_name);
-    m.h5.attr_double(dset.get(), name, "time", time_s);
+    m.h5.attr_double(dset.get(), name, "time", time);
     if (dset.close() < 0) throw_hdf5(m.h5.path(), fmt::format("close dataset '{}'", name));
   }
-  m.append_time(time_s);
-  m.times.push_back(time_s);
+  m.append_time(time);
+  m.times.push_back(time);
   if (m.parallel && m.output.vtk) {
     // The VTK frames are rank 0's: it gathers the whole fields (a collective).
     std::vector<std::vector<float>> whole;
     std::vector<const float*> pointers;
     for (const float* owned : fields) whole.push_back(m.gather(owned));
     for (const auto& w : whole) pointers.push_back(w.data());
-    if (m.vtk) m.vtk->write_frame(time_s, pointers);
+    if (m.vtk) m.vtk->write_frame(time, pointers);
   } else if (m.vtk) {
-    m.vtk->write_frame(time_s, fields);
+    m.vtk->write_frame(time, fields);
   }
   // A crash after this point loses nothing written so far.
   if (H5Fflush(m.file.get(), H5F_SCOPE_GLOBAL) < 0) throw_hdf5(m.h5.path(), "flush the file");
   if (!m.root) return;
 
-  m.csv << num(time_s);
+  m.csv << num(time);
   for (double total : totals_ymol) m.csv << ',' << fmt::format("{:.9e}", total * 1e-6);  // 1 amol = 1e6 ymol
   m.csv << '\n' << std::flush;
   m.check_csv("write");
@@ -951,6 +964,8 @@ void RunOutput::suspend() {
 }
 
 bool parallel_output_built() { return CORDSIM_COLLECTIVE_H5 != 0; }
+
+TimeUnit time_unit_of(const Scenario& scenario) { return scenario.model ? TimeUnit::days() : TimeUnit{}; }
 
 std::filesystem::path staging_dir_for(const std::filesystem::path& final_dir) {
   return with_suffix(normalized_dir(final_dir), ".partial");

@@ -10,15 +10,23 @@
 //   cordsim.h5    one dataset per field per output time: /fields/<name>/<frame index, 6 digits>,
 //                 float32 cell data with dims {nz, ny, nx} (x fastest), attributes units,
 //                 long_name, time; /grid/tissue_mask (uint8) and any static fields
-//                 /grid/<name> (add_static_field); /times (float64, s); file
+//                 /grid/<name> (add_static_field); /times (float64, in the run's time unit,
+//                 attributes units and time_unit, seconds_per_time_unit); file
 //                 attributes: cordsim_version, backend, scenario_file, scenario_text,
-//                 scenario_overrides, species, length_unit "um", time_unit "s",
-//                 concentration_unit "nM", origin_um, spacing_um, shape (x, y, z order).
+//                 scenario_overrides, species, length_unit "um", time_unit ("s", or "d"
+//                 for an ALS run), concentration_unit "nM", origin_um, spacing_um, shape
+//                 (x, y, z order).
 //   cordsim.xdmf  XDMF 3 temporal collection of 3DCoRectMesh grids indexing cordsim.h5
-//                 (ParaView: File > Open > cordsim.xdmf, reader "XDMF Reader").
+//                 (ParaView: File > Open > cordsim.xdmf, reader "XDMF Reader"); times in the
+//                 run's time unit, named by an <Information Name="time_unit"> element.
 //   cordsim.pvd + vtk/frame_NNNNNN.vti   the same frames as VTK image data (host/io/vtk_series.hpp),
-//                 for ParaView's native reader.
-//   mass_budget.csv   time_s, then <species>_total_amol per species (amount in tissue).
+//                 for ParaView's native reader, times in the run's time unit.
+//   mass_budget.csv   time_<unit> (time_s, or time_d for an ALS run), then <species>_total_amol
+//                 per species (amount in tissue).
+//
+// The time unit (RunMetadata::time_unit, by default time_unit_of(scenario)): seconds for a
+// transport run, days for a disease run (a scenario with a [model] table), whose frames are days
+// apart. write_frame always takes seconds.
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -26,6 +34,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/config/scenario.hpp"
@@ -49,9 +58,25 @@ struct OutputDecomposition {
 // Whether this build can write cordsim.h5 collectively: MPI and parallel HDF5 (HDF5_IS_PARALLEL).
 bool parallel_output_built();
 
+// The unit of the times a run writes into its files (HDF5, XDMF, PVD, VTK, mass budget).
+struct TimeUnit {
+  std::string symbol = "s";   // "s" or "d"
+  double seconds = 1.0;       // seconds per unit
+  static TimeUnit days() { return {"d", 86400.0}; }
+};
+
+// The time unit of a scenario's run: days for a disease run ([model]), else seconds.
+TimeUnit time_unit_of(const Scenario& scenario);
+
 struct RunMetadata {
+  RunMetadata() = default;
+  RunMetadata(std::string version_, std::string backend_, std::optional<TimeUnit> time_unit_ = std::nullopt)
+      : version(std::move(version_)), backend(std::move(backend_)), time_unit(std::move(time_unit_)) {}
+
   std::string version;  // cordsim version string
   std::string backend;  // back end that produced the run, e.g. "cpu (OpenMP, 2 threads)"
+  // Of the times written (write_frame converts from seconds); unset: time_unit_of(scenario).
+  std::optional<TimeUnit> time_unit;
 };
 
 class RunOutput {
@@ -84,7 +109,7 @@ class RunOutput {
   RunOutput(const RunOutput&) = delete;
   RunOutput& operator=(const RunOutput&) = delete;
 
-  // Appends one output time: `fields[f]` points at nx·ny·nz float32 values of field f (in the
+  // Appends one output time (`time_s` in seconds, written in the metadata's time unit): `fields[f]` points at nx·ny·nz float32 values of field f (in the
   // order given to the constructor; decomposed: at the nx·ny values of each of the rank's planes);
   // `totals_ymol[s]` is the tissue total of species s.
   void write_frame(double time_s, const std::vector<const float*>& fields,

@@ -24,8 +24,13 @@ namespace cordsim {
 namespace fs = std::filesystem;
 
 VtkSeries::VtkSeries(fs::path dir, const GridSpec& grid, std::vector<FieldDescription> fields,
-                     const std::vector<std::uint8_t>& tissue_mask, bool float64)
-    : dir_(std::move(dir)), grid_(grid), fields_(std::move(fields)), tissue_mask_(tissue_mask), float64_(float64) {
+                     const std::vector<std::uint8_t>& tissue_mask, bool float64, std::string time_unit)
+    : dir_(std::move(dir)),
+      grid_(grid),
+      fields_(std::move(fields)),
+      tissue_mask_(tissue_mask),
+      float64_(float64),
+      time_unit_(std::move(time_unit)) {
   std::error_code ec;
   fs::create_directories(dir_ / "vtk", ec);
   if (ec) throw std::runtime_error(fmt::format("cannot create '{}': {}", (dir_ / "vtk").string(), ec.message()));
@@ -39,7 +44,7 @@ void VtkSeries::add_static_field(const FieldDescription& description, std::vecto
   static_fields_.push_back({description.name, description.units, std::move(values)});
 }
 
-void VtkSeries::write_frame(double time_s, const std::vector<const float*>& fields) {
+void VtkSeries::write_frame(double time, const std::vector<const float*>& fields) {
   const auto [nx, ny, nz] = grid_.shape;
   const vtkIdType cells = vtkIdType(nx) * ny * nz;
   vtkNew<vtkImageData> image;
@@ -87,10 +92,14 @@ void VtkSeries::write_frame(double time_s, const std::vector<const float*>& fiel
     units->InsertNextValue(field.name + "=" + field.units);
   }
 
-  vtkNew<vtkDoubleArray> time;
-  time->SetName("TimeValue");
-  time->InsertNextValue(time_s);
-  image->GetFieldData()->AddArray(time);
+  vtkNew<vtkDoubleArray> time_value;
+  time_value->SetName("TimeValue");
+  time_value->InsertNextValue(time);
+  image->GetFieldData()->AddArray(time_value);
+  vtkNew<vtkStringArray> time_unit;
+  time_unit->SetName("time_unit");
+  time_unit->InsertNextValue(time_unit_);
+  image->GetFieldData()->AddArray(time_unit);
   vtkNew<vtkStringArray> length_unit;
   length_unit->SetName("length_unit");
   length_unit->InsertNextValue("um");
@@ -114,7 +123,7 @@ void VtkSeries::write_frame(double time_s, const std::vector<const float*>& fiel
     throw std::runtime_error(fmt::format("cannot write VTK file '{}': {}", path.string(),
                                          error != 0 ? std::strerror(error) : fmt::format("VTK error code {}", code)));
   }
-  frames_.emplace_back(time_s, relative);
+  frames_.emplace_back(time, relative);
 }
 
 std::string VtkSeries::frame_file(std::size_t index) { return fmt::format("vtk/frame_{:06d}.vti", index); }
@@ -139,6 +148,9 @@ void VtkSeries::write_collection() const {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << "<?xml version=\"1.0\"?>\n"
         << "<VTKFile type=\"Collection\" version=\"0.1\" byte_order=\"LittleEndian\">\n"
+        // ParaView reads no unit from a PVD: the comment says it (the .vti files hold it too).
+        << fmt::format("  <!-- cordsim: timestep in {}, time_unit=\"{}\" -->\n",
+                       time_unit_ == "d" ? "days" : time_unit_ == "s" ? "seconds" : time_unit_, time_unit_)
         << "  <Collection>\n";
     for (const auto& [time, file] : frames_)
       out << fmt::format("    <DataSet timestep=\"{}\" group=\"\" part=\"0\" file=\"{}\"/>\n", time, file);

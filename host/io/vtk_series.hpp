@@ -3,7 +3,8 @@
 // time (vtk/frame_NNNNNN.vti, written by the VTK library, cell data with the physical origin and
 // spacing in µm) and a cordsim.pvd collection that gives each file its time. Arrays are named by
 // field; their units travel as a field-data string array "units" ("NO=nM", ...), the time as
-// field data "TimeValue".
+// field data "TimeValue" with its unit in "time_unit" ("s", or "d" for an ALS run; the PVD's
+// timesteps are in that unit too, and a comment in cordsim.pvd names it).
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -20,9 +21,10 @@ struct FieldDescription;
 class VtkSeries {
  public:
   // `dir` is the run's (staging) directory; frames go to dir/vtk/, the collection to dir/cordsim.pvd.
-  // float64: write the fields as double arrays (the scenario's output.precision).
+  // float64: write the fields as double arrays (the scenario's output.precision). `time_unit`:
+  // the unit of the times given to write_frame and resume ("s" or "d").
   VtkSeries(std::filesystem::path dir, const GridSpec& grid, std::vector<FieldDescription> fields,
-            const std::vector<std::uint8_t>& tissue_mask, bool float64 = false);
+            const std::vector<std::uint8_t>& tissue_mask, bool float64 = false, std::string time_unit = "s");
 
   // A field that does not change over the run (tissue labels, segment index, cell densities):
   // written into every frame, so that each .vti is complete on its own.
@@ -31,7 +33,7 @@ class VtkSeries {
 
   // Writes one frame; `fields[f]` points at nx·ny·nz values of field f. Throws std::runtime_error
   // naming the file when VTK cannot write it.
-  void write_frame(double time_s, const std::vector<const float*>& fields);
+  void write_frame(double time, const std::vector<const float*>& fields);
 
   // Writes cordsim.pvd (under a temporary name, then renamed).
   void write_collection() const;
@@ -51,6 +53,7 @@ class VtkSeries {
   std::vector<FieldDescription> fields_;
   std::vector<std::uint8_t> tissue_mask_;
   bool float64_ = false;
+  std::string time_unit_;
   struct StaticField {
     std::string name, units;
     std::variant<std::vector<std::uint8_t>, std::vector<float>> values;

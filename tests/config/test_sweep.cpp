@@ -266,6 +266,70 @@ TEST(Sweep, TheExampleSweepsExpandAndPassTheirChecks) {
   EXPECT_GE(files, 3u);
 }
 
+// A table row that leaves a varied key runs the base scenario's value, which sweep_results.csv
+// shows (host/cli/sweep_command.cpp): the value as the base scenario (with [set]) gives it.
+TEST(Sweep, RowsThatLeaveAVariedKeyHaveTheBaseScenariosValue) {
+  const Sweep s = parse_sweep(header() + R"(
+[set]
+run.duration = "10 s"
+
+[[row]]
+label = "control"
+
+[[row]]
+species.NO.decay = "0.35 1/s"
+"source.0.rate" = "0.1 amol/s"
+
+[[row]]
+grid.shape = [36, 26, 12]
+)",
+                              kLabel);
+  ASSERT_EQ(s.base_values.size(), 3u);
+  EXPECT_EQ(s.base_values[0].key, "species.NO.decay");
+  EXPECT_EQ(s.base_values[0].display, "0.7 1/s");  // scenarios/demo.toml
+  EXPECT_EQ(s.base_values[0].value, "\"0.7 1/s\"");
+  EXPECT_EQ(s.base_values[1].key, "source.0.rate");
+  EXPECT_EQ(s.base_values[1].display, "0.5 amol/s");
+  EXPECT_EQ(s.base_values[2].key, "grid.shape");
+  EXPECT_EQ(s.base_values[2].display, "[ 144, 104, 48 ]");
+  EXPECT_EQ(s.base_values[2].value, "[ 144, 104, 48 ]");
+
+  const auto effective = [&](std::size_t row) {
+    std::vector<std::string> out;
+    for (const SweepParameter& p : s.effective_parameters(row)) out.push_back(p.key + "=" + p.display);
+    return out;
+  };
+  EXPECT_EQ(effective(0), (std::vector<std::string>{"species.NO.decay=0.7 1/s", "source.0.rate=0.5 amol/s",
+                                                    "grid.shape=[ 144, 104, 48 ]"}));
+  EXPECT_EQ(effective(1), (std::vector<std::string>{"species.NO.decay=0.35 1/s", "source.0.rate=0.1 amol/s",
+                                                    "grid.shape=[ 144, 104, 48 ]"}));
+  EXPECT_EQ(effective(2), (std::vector<std::string>{"grid.shape=[36, 26, 12]", "species.NO.decay=0.7 1/s",
+                                                    "source.0.rate=0.5 amol/s"}));
+  // The overrides that run are only the row's own.
+  EXPECT_TRUE(overrides_of(s.rows[0]).empty());
+
+  // A grid sets every key in every row: nothing to look up.
+  EXPECT_TRUE(parse_sweep(header() + "[vary]\nspecies.NO.decay = [\"0.35 1/s\"]\n", kLabel).base_values.empty());
+}
+
+TEST(Sweep, BaseValueOfAModelParameterTheScenarioLeavesIsItsRegistryDefault) {
+  const std::string als = (fs::path(CORDSIM_SOURCE_DIR) / "scenarios" / "als" / "wild_type_rat.toml").string();
+  const Sweep s = parse_sweep("[sweep]\nname = \"t\"\nscenario = \"" + als + R"("
+[[row]]
+label = "wild type"
+[[row]]
+model.genotype.sod1_motor_neurons = 1
+model.genotype.fus_vulnerability = 2
+)",
+                              kLabel, /*check_rows=*/false);
+  ASSERT_EQ(s.base_values.size(), 2u);
+  EXPECT_EQ(s.base_values[0].key, "model.genotype.sod1_motor_neurons");
+  EXPECT_EQ(s.base_values[0].display, "0");  // written in the scenario
+  EXPECT_EQ(s.base_values[1].key, "model.genotype.fus_vulnerability");
+  EXPECT_EQ(s.base_values[1].display, "0");  // left out: the registry default
+  EXPECT_EQ(s.base_values[1].value, "0");
+}
+
 TEST(Sweep, IndexOutOfRangeNamesTheSweepAndItsRows) {
   const Sweep s = parse_sweep(header() + "[vary]\nspecies.NO.decay = [\"0.35 1/s\", \"0.7 1/s\"]\n", kLabel);
   EXPECT_EQ(sweep_row(s, 1).index, 1u);

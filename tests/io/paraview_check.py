@@ -1,6 +1,6 @@
 """Opens a cordsim run in ParaView (pvbatch) and checks what ParaView reports against what the
-run wrote to cordsim.h5: time values, array names, value ranges and bounds, for both the XDMF
-and the PVD; then renders a slice to a PNG.
+run wrote to cordsim.h5: time values and their unit (s, or d for an ALS run), array names, value
+ranges and bounds, for both the XDMF and the PVD; then renders a slice to a PNG.
 
     tools/paraview/pvbatch_xvfb.sh tests/io/paraview_check.py RUN_DIR OUT.png
 
@@ -23,6 +23,8 @@ def check(condition, message):
 
 with h5py.File(f"{run_dir}/cordsim.h5", "r") as h5:
     times = list(h5["/times"][...])
+    time_unit = h5.attrs["time_unit"]
+    time_unit = time_unit.decode() if isinstance(time_unit, bytes) else str(time_unit)
     species = [s.decode() if isinstance(s, bytes) else s for s in h5.attrs["species"]]
     origin = h5.attrs["origin_um"]
     spacing = h5.attrs["spacing_um"]
@@ -42,6 +44,17 @@ for kind, path in (("XDMF", f"{run_dir}/cordsim.xdmf"), ("PVD", f"{run_dir}/cord
     reported = list(reader.TimestepValues)
     check(np.allclose(reported, times, rtol=0, atol=1e-9), f"{kind}: times {reported} != {times}")
     reader.UpdatePipeline(times[-1])
+    # The unit: the XDMF's Information element, the VTK frames' field data (what ParaView reads).
+    if kind == "XDMF":
+        with open(path) as f:
+            xdmf = f.read()
+        check(f'<Information Name="time_unit" Value="{time_unit}"/>' in xdmf,
+              f"XDMF: no time_unit Information element saying {time_unit!r}")
+    else:
+        frame = pv.servermanager.Fetch(reader)
+        array = frame.GetFieldData().GetAbstractArray("time_unit") if frame else None
+        got = array.GetValue(0) if array is not None else None
+        check(got == time_unit, f"PVD: field data time_unit is {got!r}, cordsim.h5 says {time_unit!r}")
     info = reader.GetDataInformation()
     check(info.GetNumberOfCells() == int(np.prod(shape)), f"{kind}: {info.GetNumberOfCells()} cells, expected {np.prod(shape)}")
     bounds = list(info.GetBounds())
@@ -57,7 +70,7 @@ for kind, path in (("XDMF", f"{run_dir}/cordsim.xdmf"), ("PVD", f"{run_dir}/cord
         want_lo, want_hi = ranges[name]
         check(abs(lo - want_lo) <= 1e-6 * max(1.0, abs(want_lo)) and abs(hi - want_hi) <= 1e-6 * max(1.0, abs(want_hi)),
               f"{kind}: range of {name} at t={times[-1]} is ({lo}, {hi}), HDF5 has ({want_lo}, {want_hi})")
-    print(f"{kind}: {len(reported)} times, {info.GetNumberOfCells()} cells, arrays {sorted(names)}, bounds {bounds}")
+    print(f"{kind}: {len(reported)} times ({time_unit}), {info.GetNumberOfCells()} cells, arrays {sorted(names)}, bounds {bounds}")
 
 # A slice through the source, coloured by the first species, as a person would look at it.
 reader = pv.OpenDataFile(f"{run_dir}/cordsim.xdmf")

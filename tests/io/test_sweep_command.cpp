@@ -106,6 +106,64 @@ TEST(SweepCommand, IndexRunsRowsAndCollectMergesTheFinishedOnes) {
   EXPECT_GT(total_no(csv[1]), total_no(csv[2]));
 }
 
+// A table over the demo in which rows leave keys that others vary: every cell of sweep_results.csv
+// holds the value the row ran with, the base scenario's where the row does not set the key.
+TEST(SweepCommand, CollectShowsTheEffectiveValueOfEveryVariedKeyInEveryRow) {
+  const TempDir dir;
+  std::ofstream(dir.path() / "arms.toml") << "[sweep]\nname = \"arms\"\nscenario = \"" +
+                                                 (kSource / "scenarios/demo.toml").string() + R"("
+[set]
+grid.shape = [36, 26, 12]
+grid.spacing = ["100 um", "100 um", "200 um"]
+run.duration = "10 s"
+output.vtk = false
+[[row]]
+label = "control"
+[[row]]
+label = "fast decay"
+species.NO.decay = "1.4 1/s"
+[[row]]
+label = "weak source"
+source.0.rate = "0.25 amol/s"
+)";
+  const fs::path root = dir.path() / "arms_sweep" / "arms";
+  for (const char* index : {"0", "1", "2"}) {
+    const Result r = cordsim(std::string("sweep arms.toml --backend cpu --threads 1 --index ") + index, dir.path());
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  // row.json records the base values too; the command stays the row's own overrides.
+  const RunSummary control = read_flat_json(root / "row_0000" / "row.json");
+  EXPECT_EQ(std::get<std::string>(*control.find("species.NO.decay")), "0.7 1/s");
+  EXPECT_EQ(std::get<std::string>(*control.find("source.0.rate")), "0.5 amol/s");
+  EXPECT_EQ(std::get<std::string>(*control.find("command")).find("species.NO.decay"), std::string::npos);
+
+  const auto expect_table = [&] {
+    const Result collected = cordsim("sweep arms.toml --collect", dir.path());
+    ASSERT_EQ(collected.status, 0) << collected.output;
+    EXPECT_EQ(collected.output.find("ran with"), std::string::npos) << collected.output;
+    const std::vector<std::string> csv = lines_of(read_text(root / "sweep_results.csv"));
+    ASSERT_EQ(csv.size(), 4u);
+    EXPECT_EQ(csv[0].rfind("row,label,species.NO.decay [1/s],source.0.rate [amol/s],scenario,", 0), 0u) << csv[0];
+    EXPECT_EQ(csv[1].rfind("0,control,0.7,0.5,demo,", 0), 0u) << csv[1];
+    EXPECT_EQ(csv[2].rfind("1,fast decay,1.4,0.5,demo,", 0), 0u) << csv[2];
+    EXPECT_EQ(csv[3].rfind("2,weak source,0.7,0.25,demo,", 0), 0u) << csv[3];
+  };
+  expect_table();
+
+  // A row.json without the base values (written by an earlier cordsim): the base scenario's
+  // value stands in.
+  RunSummary old;
+  const RunSummary recorded = read_flat_json(root / "row_0002" / "row.json");
+  for (const auto& [key, value] : recorded.entries()) {
+    if (key == "species.NO.decay") continue;
+    if (const auto* text = std::get_if<std::string>(&value)) old.add(key, *text);
+    else old.add(key, std::get<double>(value));
+  }
+  old.write(root / "row_0002", "row.json");
+  ASSERT_EQ(read_flat_json(root / "row_0002" / "row.json").find("species.NO.decay"), nullptr);
+  expect_table();
+}
+
 TEST(SweepCommand, OutOfRangeIndexAndNothingToCollectAreBadInput) {
   const TempDir dir;
   std::ofstream(dir.path() / "tiny.toml") << tiny_sweep();

@@ -52,6 +52,28 @@ class Figures(unittest.TestCase):
                 self.assertTrue(path.exists(), path)
                 self.assertEqual(path.read_bytes()[:8], b"\x89PNG\r\n\x1a\n")
 
+    def test_totals_are_in_days_for_als_runs_and_in_seconds_for_transport_runs(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            budgets = {}
+            for name, header, rows in (("als", "time_d", [0, 1.5, 2]), ("transport", "time_s", [0, 43200])):
+                run = tmp / name
+                run.mkdir()
+                with (run / "mass_budget.csv").open("w") as f:
+                    f.write(f"{header},NO_total_amol\n")
+                    for t in rows:
+                        f.write(f"{t},1\n")
+                budgets[run] = cordsim_plots.read_mass_budget(run)
+            als, transport = tmp / "als", tmp / "transport"
+            self.assertEqual(cordsim_plots.totals_time_axis({als: budgets[als]}), ("time (days)", {als: [0, 1.5, 2]}))
+            self.assertEqual(cordsim_plots.totals_time_axis({transport: budgets[transport]}),
+                             ("time (s)", {transport: [0, 43200]}))
+            # Mixed: both in days.
+            self.assertEqual(cordsim_plots.totals_time_axis(budgets),
+                             ("time (days)", {als: [0, 1.5, 2], transport: [0, 0.5]}))
+            self.assertEqual(cordsim_plots.main([str(als), "--out", str(tmp / "fig")]), 0)
+            self.assertEqual((tmp / "fig" / "totals.png").read_bytes()[:8], b"\x89PNG\r\n\x1a\n")
+
     def test_missing_run_is_a_clear_error(self):
         with tempfile.TemporaryDirectory() as tmp:
             with self.assertRaises(SystemExit) as ctx:

@@ -22,7 +22,8 @@ from paraview import simple as pv
 parser = argparse.ArgumentParser(description="Pictures of a cordsim run")
 parser.add_argument("run_dir")
 parser.add_argument("--field", help="array to show (default: the first species)")
-parser.add_argument("--time", default="LAST", help="simulated time in s, or LAST")
+parser.add_argument("--time", default="LAST",
+                    help="simulated time in the run's time unit (s; days for an ALS run), or LAST")
 parser.add_argument("--slices", type=int, default=5, help="axial slices when the run has no segments")
 parser.add_argument("--out", help="folder for the PNGs (default RUN_DIR/figures)")
 parser.add_argument("--pvd", action="store_true", help="read cordsim.pvd instead of cordsim.xdmf")

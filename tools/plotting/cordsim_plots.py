@@ -5,7 +5,8 @@
 
 Makes, in --out (default: figures/ in the first run, or ./figures for several runs):
   totals.png        the tissue total of every species over time, one line per run (the arms of an
-                    experiment), from each run's mass_budget.csv;
+                    experiment), from each run's mass_budget.csv: in days when a run's times are
+                    (time_d, an ALS run), else in seconds (time_s, a transport run);
   survival.png      with --cohort: Kaplan–Meier survival across a cohort. COHORT.csv has columns
                     run,time_d,event (event 1 = end stage reached at time_d, 0 = censored then),
                     or is a sweep's sweep_results.csv (cordsim sweep --collect): then time_d is its
@@ -45,6 +46,27 @@ def read_mass_budget(run_dir: Path):
     return {key: [float(r[key]) for r in rows] for key in rows[0]}
 
 
+SECONDS_PER = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def budget_time(budget, path="mass_budget.csv"):
+    """(unit, times) of a mass budget: its time_<unit> column (time_s, or time_d for an ALS run)."""
+    for unit in ("d", "s", "h", "min"):
+        if f"time_{unit}" in budget:
+            return unit, budget[f"time_{unit}"]
+    raise SystemExit(f"cordsim_plots: {path} has no time column (time_s or time_d)")
+
+
+def totals_time_axis(budgets):
+    """(x-axis label, {run: times}) of the totals plot of {run: mass budget}: the runs' own unit when
+    they share one (days for ALS runs, seconds for transport runs), else days."""
+    own = {run: budget_time(b, run / "mass_budget.csv") for run, b in budgets.items()}
+    units = {unit for unit, _ in own.values()}
+    unit = units.pop() if len(units) == 1 else "d"
+    times = {run: [v * SECONDS_PER[u] / SECONDS_PER[unit] for v in t] for run, (u, t) in own.items()}
+    return {"d": "time (days)", "s": "time (s)"}.get(unit, f"time ({unit})"), times
+
+
 def kaplan_meier(times, events):
     """Returns ([t_0 = 0, t_1, ...], [1, S(t_1), ...]) at the distinct event times."""
     if len(times) != len(events):
@@ -72,14 +94,15 @@ def kaplan_meier(times, events):
 def plot_totals(runs, out: Path):
     budgets = {run: read_mass_budget(run) for run in runs}
     species = [c[: -len("_total_amol")] for c in next(iter(budgets.values())) if c.endswith("_total_amol")]
+    xlabel, times = totals_time_axis(budgets)
     fig, axes = plt.subplots(len(species), 1, figsize=(7, 2.6 * len(species)), sharex=True, squeeze=False)
     for ax, name in zip(axes[:, 0], species):
         for run, budget in budgets.items():
             if f"{name}_total_amol" in budget:
-                ax.plot(budget["time_s"], budget[f"{name}_total_amol"], marker=".", label=run.name)
+                ax.plot(times[run], budget[f"{name}_total_amol"], marker=".", label=run.name)
         ax.set_ylabel(f"{name} in tissue (amol)")
         ax.grid(alpha=0.3)
-    axes[-1, 0].set_xlabel("time (s)")
+    axes[-1, 0].set_xlabel(xlabel)
     axes[0, 0].legend(fontsize="small")
     fig.suptitle("Tissue totals (mass budget)")
     fig.tight_layout()
