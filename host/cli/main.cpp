@@ -1,5 +1,6 @@
 // cordsim: command-line entry point. Subcommands: run, validate, sweep, mesh, bench.
 #include <CLI/CLI.hpp>
+#include <hdf5.h>
 
 #include "cordsim/build_info.hpp"
 #include "host/cli/commands.hpp"
@@ -10,6 +11,10 @@
 
 int main(int argc, char** argv) {
   using namespace cordsim;
+  // No HDF5 clean-up at exit: every file is closed where it was opened, and a close that failed (a
+  // full disk: the flush fails) leaves HDF5 1.10 an id of a freed file, which its exit handler
+  // would close again and crash on (a segfault after the error message, exit 139 instead of 3).
+  H5dont_atexit();
   // MPI for the process's lifetime when an MPI launcher started it (an MPI build only).
   ParallelSession parallel(&argc, &argv);
   CLI::App app{"cordsim: GPU-accelerated reaction-diffusion simulator of lumbar spinal-cord tissue in ALS"};

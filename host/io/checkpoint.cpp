@@ -144,8 +144,9 @@ CheckpointWriter::CheckpointWriter(const fs::path& file, const CheckpointHeader&
   {
     Handle fapl = file_access_properties(file);
     m.h5 = Handle(H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
+    // Before fapl is closed: every HDF5 call clears the error stack, and with it the reason.
+    if (!m.h5.valid()) throw_hdf5(file, "create the file");
   }
-  if (!m.h5.valid()) throw_hdf5(file, "create the file");
   m.lcpl = Handle(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
   if (!m.lcpl.valid() || H5Pset_create_intermediate_group(m.lcpl.get(), 1) < 0)
     throw_hdf5(file, "set up link creation properties");
@@ -303,8 +304,9 @@ CheckpointReader::CheckpointReader(const fs::path& file) : impl_(std::make_uniqu
   {
     Handle fapl = file_access_properties(file);
     m.h5 = Handle(H5Fopen(file.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
+    // Before fapl is closed: every HDF5 call clears the error stack, and with it the reason.
+    if (!m.h5.valid()) m.fail("cannot open the file");
   }
-  if (!m.h5.valid()) m.fail("cannot open the file");
   CheckpointHeader& h = m.header;
   h.format = m.attr_number<int>("format", H5T_NATIVE_INT);
   if (h.format != kFormat) m.fail(fmt::format("format {} is not the format {} this cordsim reads", h.format, kFormat));

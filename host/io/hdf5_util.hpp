@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -71,8 +72,22 @@ inline std::string hdf5_error_detail() {
   return detail;
 }
 
+// A failed system call's description in HDF5 1.10 spans lines and lists buffer addresses
+// ("file write failed: time = ...\n, filename = ..., errno = 28, error message = 'No space left on
+// device', buf = 0x..."); only its first words and the system's message are kept.
+inline std::string condensed_hdf5_detail(const std::string& detail) {
+  const std::string key = "error message = '";
+  const std::size_t at = detail.find(key);
+  if (at == std::string::npos) return detail;
+  const std::size_t begin = at + key.size(), end = detail.find('\'', begin);
+  if (end == std::string::npos) return detail;
+  const std::size_t head = std::min(detail.find(':'), detail.find(','));
+  const std::string reason = detail.substr(begin, end - begin);
+  return head == std::string::npos || head > at ? reason : detail.substr(0, head) + ": " + reason;
+}
+
 inline std::string with_detail(std::string message) {
-  const std::string detail = hdf5_error_detail();
+  const std::string detail = condensed_hdf5_detail(hdf5_error_detail());
   if (!detail.empty()) message += " (HDF5: " + detail + ")";
   return message;
 }

@@ -8,6 +8,7 @@
 #include <hdf5.h>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 // Collective writes of cordsim.h5 by the ranks of a decomposed run: an MPI build (CMake defines
 // CORDSIM_PARALLEL_HDF5 when FindHDF5 reports HDF5_IS_PARALLEL) against parallel HDF5.
@@ -171,6 +172,121 @@ std::string num(double v) { return fmt::format("{}", v); }
 std::string io_error() { return errno != 0 ? std::strerror(errno) : "I/O error"; }
 
 std::string frame_name(std::size_t index) { return fmt::format("{:06d}", index); }
+
+// ---- a resumed run's cordsim.h5 -------------------------------------------------------------------
+// After a crash (SIGKILL, a full disk, a failed write), cordsim.h5 may hold frames written after the
+// last checkpoint whose metadata reached the disk only in part: a link to a dataset whose object
+// header lies past the end of the file. Editing such a file in place fails on the first of them
+// (H5Ldelete must read the object it unlinks). So a file with frames after the checkpoint is
+// rebuilt instead: its root attributes and every object but /fields are copied into a new file,
+// /fields/<name> with only the first `frames` datasets, /times cut to `frames`; the new file is
+// synced and renamed over the old one. The kept frames were flushed and synced before the
+// checkpoint was written (RunOutput::sync), so they read back whole.
+
+void copy_attributes(const fs::path& path, hid_t from, hid_t to) {
+  struct Context {
+    const fs::path* path;
+    hid_t to;
+  } context{&path, to};
+  const auto copy = [](hid_t location, const char* name, const H5A_info_t*, void* data) -> herr_t {
+    const Context& c = *static_cast<Context*>(data);
+    Handle a(H5Aopen(location, name, H5P_DEFAULT), H5Aclose);
+    Handle type(a.valid() ? H5Aget_type(a.get()) : H5I_INVALID_HID, H5Tclose);
+    Handle space(a.valid() ? H5Aget_space(a.get()) : H5I_INVALID_HID, H5Sclose);
+    if (!a.valid() || !type.valid() || !space.valid()) return -1;
+    const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+    const std::size_t size = H5Tget_size(type.get());
+    if (n < 0 || size == 0) return -1;
+    std::vector<unsigned char> buffer(std::size_t(n) * size + 1);
+    if (H5Aread(a.get(), type.get(), buffer.data()) < 0) return -1;
+    Handle b(H5Acreate2(c.to, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    const bool ok = b.valid() && H5Awrite(b.get(), type.get(), buffer.data()) >= 0;
+    if (H5Tdetect_class(type.get(), H5T_VLEN) > 0 || H5Tis_variable_str(type.get()) > 0)
+      H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, buffer.data());
+    return ok ? 0 : -1;
+  };
+  hsize_t index = 0;
+  if (H5Aiterate2(from, H5_INDEX_NAME, H5_ITER_INC, &index, copy, &context) < 0)
+    throw_hdf5(path, "copy the attributes of an object to the rebuilt file");
+}
+
+// Whether cordsim.h5 holds anything after its first `frames` frames (a /times entry or a frame
+// dataset); a lookup that fails counts as yes.
+bool has_frames_after(hid_t file, std::size_t frames, const std::vector<FieldDescription>& fields) {
+  Handle times(H5Dopen2(file, "/times", H5P_DEFAULT), H5Dclose);
+  Handle space(times.valid() ? H5Dget_space(times.get()) : H5I_INVALID_HID, H5Sclose);
+  const hssize_t n = space.valid() ? H5Sget_simple_extent_npoints(space.get()) : -1;
+  if (n < 0 || std::size_t(n) > frames) return true;
+  for (const auto& f : fields) {
+    const std::string group = "/fields/" + f.name, name = group + "/" + frame_name(frames);
+    if (H5Lexists(file, "/fields", H5P_DEFAULT) <= 0 || H5Lexists(file, group.c_str(), H5P_DEFAULT) <= 0) return false;
+    if (H5Lexists(file, name.c_str(), H5P_DEFAULT) != 0) return true;
+  }
+  return false;
+}
+
+// Rebuilds `path` (see above) when it holds frames after the first `frames`; else leaves it.
+void drop_frames_after(const fs::path& path, std::size_t frames, const std::vector<FieldDescription>& fields) {
+  const fs::path tmp = fs::path(path.string() + ".rebuild.tmp");
+  {
+    Handle fapl = file_access_properties(path);
+    Handle src(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
+    if (!src.valid()) throw_hdf5(path, "reopen the file to continue it");
+    const bool rebuild = has_frames_after(src.get(), frames, fields);
+    hdf5_error_detail();  // failed lookups above are answers
+    if (!rebuild) {
+      if (src.close() < 0) throw_hdf5(path, "close the file");
+      return;
+    }
+    spdlog::info("'{}' holds frames written after the checkpoint: keeping its first {} frames in a rebuilt file",
+                 path.string(), frames);
+    Handle dst(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
+    if (!dst.valid()) throw_hdf5(tmp, "create the file");
+    copy_attributes(path, src.get(), dst.get());
+    // Every object below the root but /fields, as it is.
+    std::vector<std::string> names;
+    const auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+      static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+      return 0;
+    };
+    if (H5Literate(src.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &names) < 0)
+      throw_hdf5(path, "list the objects of the file");
+    for (const std::string& name : names) {
+      if (name == "fields") continue;
+      if (H5Ocopy(src.get(), name.c_str(), dst.get(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
+        throw_hdf5(path, fmt::format("copy '/{}' to the rebuilt file", name));
+    }
+    Handle times(H5Dopen2(dst.get(), "/times", H5P_DEFAULT), H5Dclose);
+    const hsize_t kept = frames;
+    if (!times.valid() || H5Dset_extent(times.get(), &kept) < 0) throw_hdf5(tmp, "shorten dataset '/times'");
+    // /fields, with the kept frames only.
+    Handle from_fields(H5Gopen2(src.get(), "/fields", H5P_DEFAULT), H5Gclose);
+    Handle to_fields(H5Gcreate2(dst.get(), "/fields", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+    if (!from_fields.valid() || !to_fields.valid()) throw_hdf5(path, "copy group '/fields'");
+    copy_attributes(path, from_fields.get(), to_fields.get());
+    for (const auto& f : fields) {
+      const std::string group = "/fields/" + f.name;
+      Handle from(H5Gopen2(src.get(), group.c_str(), H5P_DEFAULT), H5Gclose);
+      Handle to(H5Gcreate2(dst.get(), group.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+      if (!from.valid() || !to.valid()) throw_hdf5(path, fmt::format("copy group '{}'", group));
+      copy_attributes(path, from.get(), to.get());
+      for (std::size_t i = 0; i < frames; ++i) {
+        const std::string frame = frame_name(i);
+        if (H5Ocopy(from.get(), frame.c_str(), to.get(), frame.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
+          throw_hdf5(path, fmt::format("copy dataset '{}/{}' (written before the checkpoint)", group, frame));
+      }
+    }
+    times.close();
+    to_fields.close();
+    if (H5Fflush(dst.get(), H5F_SCOPE_GLOBAL) < 0 || dst.close() < 0) throw_hdf5(tmp, "close the file");
+    src.close();  // read-only: nothing to flush
+  }
+  sync_to_disk(tmp);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw std::runtime_error(fmt::format("cannot rename '{}' to '{}': {}", tmp.string(), path.string(), ec.message()));
+  sync_to_disk(path.parent_path(), true);
+}
 
 std::string join(const std::vector<std::string>& items, const char* sep) {
   std::string out;
@@ -533,11 +649,14 @@ struct RunOutput::Impl {
                                    h5_path.string(), staging.string()));
     }
     h5 = H5Writer(h5_path);
+    // Rank 0 alone, before the (collective) open for writing.
+    on_root([&] { drop_frames_after(h5_path, frames, fields); }, "prepare cordsim.h5 for the resumed run");
     {
       Handle fapl = access_properties(h5_path);
       file = Handle(H5Fopen(h5_path.c_str(), H5F_ACC_RDWR, fapl.get()), H5Fclose);
+      // Before fapl is closed: every HDF5 call clears the error stack, and with it the reason.
+      if (!file.valid()) throw_hdf5(h5_path, "reopen the file to continue it");
     }
-    if (!file.valid()) throw_hdf5(h5_path, "reopen the file to continue it");
     times_dset = Handle(H5Dopen2(file.get(), "/times", H5P_DEFAULT), H5Dclose);
     if (!times_dset.valid()) throw_hdf5(h5_path, "open dataset '/times'");
     {
@@ -791,8 +910,9 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
   {
     Handle fapl = m.access_properties(h5_path);
     m.file = Handle(H5Fcreate(h5_path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()), H5Fclose);
+    // Before fapl is closed: every HDF5 call clears the error stack, and with it the reason.
+    if (!m.file.valid()) throw_hdf5(h5_path, "create the file");
   }
-  if (!m.file.valid()) throw_hdf5(h5_path, "create the file");
   m.write_file_attributes(scenario, metadata);
   m.write_grid_group(tissue_mask);
   m.h5.create_group(m.file.get(), "/fields");
@@ -1041,8 +1161,9 @@ std::vector<float> read_grid_dataset(const std::filesystem::path& file, const st
   {
     Handle fapl = file_access_properties(file);
     h5 = Handle(H5Fopen(file.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
+    // Before fapl is closed: every HDF5 call clears the error stack, and with it the reason.
+    if (!h5.valid()) throw InputError(with_detail(fmt::format("cannot open HDF5 file '{}'", file.string())));
   }
-  if (!h5.valid()) throw InputError(with_detail(fmt::format("cannot open HDF5 file '{}'", file.string())));
 
   // H5Lexists fails (rather than answering no) when an intermediate group is missing, so walk the
   // path one component at a time.

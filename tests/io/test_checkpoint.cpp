@@ -3,7 +3,8 @@
 // the run that was never stopped, for the transport and the ALS model; a resume with another
 // scenario is refused; a field that goes bad stops the run naming species, voxel and time and
 // keeps the last checkpoint; an unwritable output or a write failure during the run is a clear
-// error that keeps the last checkpoint.
+// error that keeps the last checkpoint; frames a crash left after the last checkpoint are dropped.
+// (tools/chaos.sh and the Chaos.* tests kill runs with SIGKILL, fill and lock their disks.)
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -440,6 +441,53 @@ TEST(CheckpointRun, WriteFailureDuringTheRunKeepsTheLastCheckpointAndReportsIt) 
   const Result second = cordsim(with(base, {"--out", "split", "--continue"}), dir.path());
   ASSERT_EQ(second.status, 0) << second.output;
   expect_same_run(dir.path() / "whole", dir.path() / "split", {"mass_budget.csv", "cordsim.pvd", "vtk/frame_000004.vti"});
+}
+
+// A crash after a checkpoint (SIGKILL, a full disk) can leave cordsim.h5 with frames the
+// checkpoint does not know, and their metadata half-written: the resumed run rebuilds the file
+// from the frames before the checkpoint, and ends as the run that was never stopped.
+TEST(CheckpointRun, FramesWrittenAfterTheCheckpointAreDroppedOnResume) {
+  const TempDir dir;
+  const auto base = with(small_demo(), {"--set", "run.checkpoint_interval=\"10 s\"", "--set", "output.vtk=false"});
+  const Result whole = cordsim(with(base, {"--out", "whole"}), dir.path());
+  ASSERT_EQ(whole.status, 0) << whole.output;
+  const Result first = cordsim(with(base, {"--out", "split", "--stop-at", "20 s"}), dir.path());
+  ASSERT_EQ(first.status, 4) << first.output;
+  // What a run killed while writing its 30 s frame leaves: a fourth frame and /times entry.
+  {
+    const fs::path file = dir.path() / "split.partial/cordsim.h5";
+    const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    const hsize_t dims[3] = {12, 26, 36};
+    const std::vector<float> junk(12 * 26 * 36, 7.0f);
+    for (const char* species : {"NO", "TNF", "neurturin"}) {
+      const std::string name = std::string("/fields/") + species + "/000003";
+      const hid_t space = H5Screate_simple(3, dims, nullptr);
+      const hid_t d = H5Dcreate2(f, name.c_str(), H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      ASSERT_GE(d, 0) << name;
+      H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, junk.data());
+      H5Dclose(d);
+      H5Sclose(space);
+    }
+    const hid_t times = H5Dopen2(f, "/times", H5P_DEFAULT);
+    const hsize_t four = 4, at = 3, one = 1;
+    const double t = 30.0;
+    ASSERT_GE(H5Dset_extent(times, &four), 0);
+    const hid_t file_space = H5Dget_space(times), memory = H5Screate_simple(1, &one, nullptr);
+    H5Sselect_hyperslab(file_space, H5S_SELECT_SET, &at, nullptr, &one, nullptr);
+    H5Dwrite(times, H5T_NATIVE_DOUBLE, memory, file_space, H5P_DEFAULT, &t);
+    H5Sclose(memory);
+    H5Sclose(file_space);
+    H5Dclose(times);
+    H5Fclose(f);
+    std::ofstream(dir.path() / "split.partial/mass_budget.csv", std::ios::app) << "30,1,2,3\n";
+  }
+  const Result second = cordsim(with(base, {"--resume", "split"}), dir.path());
+  ASSERT_EQ(second.status, 0) << second.output;
+  EXPECT_TRUE(mentions(second, "holds frames written after the checkpoint: keeping its first 3 frames in a rebuilt file"))
+      << second.output;
+  EXPECT_FALSE(fs::exists(dir.path() / "split/cordsim.h5.rebuild.tmp"));
+  expect_same_run(dir.path() / "whole", dir.path() / "split", {"mass_budget.csv", "summary.json", "cordsim.xdmf"});
 }
 
 }  // namespace
