@@ -39,6 +39,10 @@ using namespace hdf5;  // Handle, throw_hdf5, ... (host/io/hdf5_util.hpp)
 constexpr const char* kH5Name = "cordsim.h5";
 constexpr const char* kXdmfName = "cordsim.xdmf";
 constexpr const char* kCsvName = "mass_budget.csv";
+// VTK's ghost array (vtkDataSetAttributes::GhostArrayName()) and its HIDDENCELL flag, spelt out
+// here so that the HDF5/XDMF writer does not need the VTK headers.
+constexpr const char* kGhostName = "vtkGhostType";
+constexpr std::uint8_t kHiddenCell = 32;
 
 // The planes of a grid dataset that one process writes (H5Writer::write_grid).
 struct GridPlanes {
@@ -372,6 +376,25 @@ struct RunOutput::Impl {
                                 tissue_mask.data() + std::size_t(z_begin) * plane_size(), 0, planes());
     h5.attr_string(mask.get(), name, "units", "1");
     h5.attr_string(mask.get(), name, "long_name", "tissue mask (1 = simulated tissue, 0 = outside)");
+    if (mask.close() < 0) throw_hdf5(h5.path(), fmt::format("close dataset '{}'", name));
+    write_ghost_dataset(tissue_mask);
+  }
+
+  // /grid/vtkGhostType: VTK's ghost flags, HIDDENCELL (32) outside the tissue and 0 in it. The XDMF
+  // lists it as a cell array of that name, which ParaView's XDMF readers take as the ghost array:
+  // outside voxels are left out of slices and pictures, while the fields keep their real values
+  // (0 outside) for the tools that sum or compare them.
+  void write_ghost_dataset(const std::vector<std::uint8_t>& tissue_mask) {
+    std::vector<std::uint8_t> ghost(owned_size());
+    const std::uint8_t* mine = tissue_mask.data() + std::size_t(z_begin) * plane_size();
+    for (std::size_t v = 0; v < ghost.size(); ++v) ghost[v] = mine[v] != 0 ? 0 : kHiddenCell;
+    const std::string name = std::string("/grid/") + kGhostName;
+    Handle dset = h5.write_grid(file.get(), name, shape, H5T_STD_U8LE, H5T_NATIVE_UINT8,
+                                ghost.data(), 0, planes());
+    h5.attr_string(dset.get(), name, "units", "1");
+    h5.attr_string(dset.get(), name, "long_name",
+                   "VTK ghost flags: 32 (vtkDataSetAttributes::HIDDENCELL) outside the tissue, 0 in it");
+    if (dset.close() < 0) throw_hdf5(h5.path(), fmt::format("close dataset '{}'", name));
   }
 
   void add_static_field(const FieldDescription& description, std::size_t size, hid_t file_type, hid_t mem_type,
@@ -382,7 +405,7 @@ struct RunOutput::Impl {
                                               description.name, size, cells));
     }
     const std::string& field = description.name;
-    const bool taken = field == "tissue_mask" || std::any_of(static_fields.begin(), static_fields.end(),
+    const bool taken = field == "tissue_mask" || field == kGhostName || std::any_of(static_fields.begin(), static_fields.end(),
                                                              [&](const StaticField& f) { return f.name == field; });
     if (field.empty() || taken || field.find_first_of("/:") != std::string::npos) {
       throw std::invalid_argument(fmt::format("RunOutput::add_static_field: name '{}' is empty, taken or has / or :", field));
@@ -483,7 +506,7 @@ struct RunOutput::Impl {
             output.float64 ? 8 : 4, cells, kH5Name, name, frame);
         x += "        </Attribute>\n";
       }
-      std::vector<StaticField> grid_fields = {{"tissue_mask", "UChar", 1}};
+      std::vector<StaticField> grid_fields = {{"tissue_mask", "UChar", 1}, {kGhostName, "UChar", 1}};
       grid_fields.insert(grid_fields.end(), static_fields.begin(), static_fields.end());
       for (const StaticField& field : grid_fields) {
         const std::string name = xml_escape(field.name);
@@ -768,6 +791,9 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
     m.resuming = true;
     const WriteGuard writing;  // cordsim.h5 is being changed in place
     m.reopen(*resume_frames);
+    // A run stopped by a cordsim that wrote no ghost flags gets them now (the XDMF lists them).
+    const std::string ghost = std::string("/grid/") + kGhostName;
+    if (H5Lexists(m.file.get(), ghost.c_str(), H5P_DEFAULT) <= 0) m.write_ghost_dataset(tissue_mask);
     if (m.output.vtk && m.root) {
       m.vtk = std::make_unique<VtkSeries>(m.staging, scenario.grid, m.fields, tissue_mask, m.output.float64,
                                           m.time_unit.symbol);
@@ -980,8 +1006,10 @@ std::uintmax_t expected_output_bytes(const Scenario& scenario, std::size_t writt
   const double voxels = double(scenario.grid.shape[0]) * double(scenario.grid.shape[1]) * double(scenario.grid.shape[2]);
   const double value_bytes = scenario.output.float64 ? 8 : 4;
   const double per_frame = voxels * double(written_fields) * value_bytes;
-  double total = double(frames) * per_frame + voxels * double(static_bytes_per_voxel);
-  if (scenario.output.vtk) total += double(frames) * (per_frame + voxels * double(static_bytes_per_voxel));
+  // Every file holds the ghost flags (vtkGhostType, one byte per voxel) besides the static fields.
+  const double static_bytes = voxels * double(static_bytes_per_voxel + 1);
+  double total = double(frames) * per_frame + static_bytes;
+  if (scenario.output.vtk) total += double(frames) * (per_frame + static_bytes);
   constexpr double largest = double(std::numeric_limits<std::uintmax_t>::max());
   return total >= largest ? std::numeric_limits<std::uintmax_t>::max() : std::uintmax_t(total);
 }

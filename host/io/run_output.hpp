@@ -9,8 +9,10 @@
 // Contents of OUT (names fixed, documented in the README):
 //   cordsim.h5    one dataset per field per output time: /fields/<name>/<frame index, 6 digits>,
 //                 float32 cell data with dims {nz, ny, nx} (x fastest), attributes units,
-//                 long_name, time; /grid/tissue_mask (uint8) and any static fields
-//                 /grid/<name> (add_static_field); /times (float64, in the run's time unit,
+//                 long_name, time (0 outside the tissue: real numbers everywhere, so that
+//                 sums and comparisons need no NaN handling); /grid/tissue_mask (uint8),
+//                 /grid/vtkGhostType (uint8: 32 = VTK's HIDDENCELL outside the tissue, 0 in it)
+//                 and any static fields /grid/<name> (add_static_field); /times (float64, in the run's time unit,
 //                 attributes units and time_unit, seconds_per_time_unit); file
 //                 attributes: cordsim_version, backend, scenario_file, scenario_text,
 //                 scenario_overrides, species, length_unit "um", time_unit ("s", or "d"
@@ -18,7 +20,9 @@
 //                 (x, y, z order).
 //   cordsim.xdmf  XDMF 3 temporal collection of 3DCoRectMesh grids indexing cordsim.h5
 //                 (ParaView: File > Open > cordsim.xdmf, reader "XDMF Reader"); times in the
-//                 run's time unit, named by an <Information Name="time_unit"> element.
+//                 run's time unit, named by an <Information Name="time_unit"> element. Each
+//                 frame lists /grid/vtkGhostType as the cell array vtkGhostType, which ParaView
+//                 takes as its ghost array: outside voxels are hidden in slices and pictures.
 //   cordsim.pvd + vtk/frame_NNNNNN.vti   the same frames as VTK image data (host/io/vtk_series.hpp),
 //                 for ParaView's native reader, times in the run's time unit.
 //   mass_budget.csv   time_<unit> (time_s, or time_d for an ALS run), then <species>_total_amol
@@ -156,7 +160,8 @@ std::filesystem::path staging_dir_for(const std::filesystem::path& final_dir);
 
 // Upper bound on the bytes a run writes (uncompressed): every frame's fields in HDF5 and, when
 // output.vtk, again as VTK together with the static grid fields (`static_bytes_per_voxel`: the
-// tissue mask and any labels), plus the static fields once in HDF5.
+// tissue mask and any labels; the one byte of ghost flags per voxel is added here), plus the
+// static fields once in HDF5.
 std::uintmax_t expected_output_bytes(const Scenario& scenario, std::size_t written_fields, std::size_t frames,
                                      std::size_t static_bytes_per_voxel);
 

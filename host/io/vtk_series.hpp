@@ -4,7 +4,9 @@
 // spacing in µm) and a cordsim.pvd collection that gives each file its time. Arrays are named by
 // field; their units travel as a field-data string array "units" ("NO=nM", ...), the time as
 // field data "TimeValue" with its unit in "time_unit" ("s", or "d" for an ALS run; the PVD's
-// timesteps are in that unit too, and a comment in cordsim.pvd names it).
+// timesteps are in that unit too, and a comment in cordsim.pvd names it). Voxels outside the
+// tissue are hidden: the cell array vtkGhostType holds vtkDataSetAttributes::HIDDENCELL (32)
+// there and 0 in the tissue, so that ParaView draws and slices the tissue only.
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -52,6 +54,7 @@ class VtkSeries {
   GridSpec grid_;
   std::vector<FieldDescription> fields_;
   std::vector<std::uint8_t> tissue_mask_;
+  std::vector<std::uint8_t> ghost_;  // vtkGhostType: HIDDENCELL outside the tissue
   bool float64_ = false;
   std::string time_unit_;
   struct StaticField {

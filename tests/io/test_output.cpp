@@ -265,6 +265,15 @@ TEST(RunOutput, WritesHdf5WithDimsAttributesAndTimes) {
     ASSERT_GE(H5Dread(mask, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, m.data()), 0);
     EXPECT_EQ(m, small_mask());
   }
+  // VTK's ghost flags: HIDDENCELL (32) outside the tissue, 0 in it, so ParaView hides the outside.
+  {
+    Id ghost = open_dataset(file, "/grid/vtkGhostType");
+    EXPECT_EQ(dims_of(ghost), (std::vector<hsize_t>{3, 4, 5}));
+    std::vector<std::uint8_t> g(kCells);
+    ASSERT_GE(H5Dread(ghost, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, g.data()), 0);
+    const std::vector<std::uint8_t> mask = small_mask();
+    for (std::size_t i = 0; i < kCells; ++i) ASSERT_EQ(g[i], mask[i] ? 0 : 32) << "flat index " << i;
+  }
 
   for (int n = 0; n < int(kTimes.size()); ++n) {
     for (int f = 0; f < 2; ++f) {
@@ -308,20 +317,19 @@ TEST(RunOutput, WritesXdmfIndexingTheHdf5File) {
   for (const auto& t : captures(x, "<Time Value=\"([^\"]*)\"")) times.push_back(std::stod(t));
   EXPECT_EQ(times, kTimes);
 
-  // Two fields and the mask per frame, all cell-centred with dims nz ny nx.
-  EXPECT_EQ(count_of(x, "Center=\"Cell\""), 9u);
-  EXPECT_EQ(count_of(x, "Dimensions=\"3 4 5\""), 9u);
-  EXPECT_EQ(captures(x, "<Attribute Name=\"([^\"]*)\""),
-            (std::vector<std::string>{"NO", "TNF", "tissue_mask", "NO", "TNF", "tissue_mask", "NO", "TNF",
-                                      "tissue_mask"}));
-  const std::vector<std::string> paths = captures(x, "Format=\"HDF\"[^>]*>([^<]*)<");
-  EXPECT_EQ(paths, (std::vector<std::string>{"cordsim.h5:/fields/NO/000000", "cordsim.h5:/fields/TNF/000000",
-                                             "cordsim.h5:/grid/tissue_mask", "cordsim.h5:/fields/NO/000001",
-                                             "cordsim.h5:/fields/TNF/000001", "cordsim.h5:/grid/tissue_mask",
-                                             "cordsim.h5:/fields/NO/000002", "cordsim.h5:/fields/TNF/000002",
-                                             "cordsim.h5:/grid/tissue_mask"}));
+  // Two fields, the mask and the ghost flags per frame, all cell-centred with dims nz ny nx.
+  EXPECT_EQ(count_of(x, "Center=\"Cell\""), 12u);
+  EXPECT_EQ(count_of(x, "Dimensions=\"3 4 5\""), 12u);
+  std::vector<std::string> names, paths;
+  for (const std::string frame : {"000000", "000001", "000002"}) {
+    names.insert(names.end(), {"NO", "TNF", "tissue_mask", "vtkGhostType"});
+    paths.insert(paths.end(), {"cordsim.h5:/fields/NO/" + frame, "cordsim.h5:/fields/TNF/" + frame,
+                               "cordsim.h5:/grid/tissue_mask", "cordsim.h5:/grid/vtkGhostType"});
+  }
+  EXPECT_EQ(captures(x, "<Attribute Name=\"([^\"]*)\""), names);
+  EXPECT_EQ(captures(x, "Format=\"HDF\"[^>]*>([^<]*)<"), paths);
   EXPECT_EQ(count_of(x, "NumberType=\"Float\" Precision=\"4\""), 6u);
-  EXPECT_EQ(count_of(x, "NumberType=\"UChar\" Precision=\"1\""), 3u);
+  EXPECT_EQ(count_of(x, "NumberType=\"UChar\" Precision=\"1\""), 6u);
 }
 
 TEST(RunOutput, WritesMassBudgetInAttomoles) {
