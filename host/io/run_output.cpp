@@ -218,6 +218,7 @@ struct RunOutput::Impl {
     std::string name;
     const char* number_type;  // XDMF NumberType
     int precision;            // bytes
+    std::vector<std::string> categories;  // a categorical field: the name of each value
   };
   std::vector<StaticField> static_fields;
   std::vector<double> times;  // in time_unit
@@ -418,6 +419,7 @@ struct RunOutput::Impl {
                                   static_cast<const char*>(data) + offset, 0, planes());
       h5.attr_string(dset.get(), name, "units", description.units);
       h5.attr_string(dset.get(), name, "long_name", description.long_name);
+      if (!xdmf.categories.empty()) h5.attr_strings(dset.get(), name, "categories", xdmf.categories);
       if (dset.close() < 0) throw_hdf5(h5.path(), fmt::format("close dataset '{}'", name));
     }
     xdmf.name = field;
@@ -481,6 +483,15 @@ struct RunOutput::Impl {
     x += "    <Grid Name=\"cordsim\" GridType=\"Collection\" CollectionType=\"Temporal\">\n";
     // The unit of the Time values below (XDMF has no attribute for it): "s", or "d" for an ALS run.
     x += fmt::format("      <Information Name=\"time_unit\" Value=\"{}\"/>\n", xml_escape(time_unit.symbol));
+    // The names of a categorical field's values (the tissue classes), "0=outside (CSF);1=...".
+    for (const StaticField& field : static_fields) {
+      if (field.categories.empty()) continue;
+      std::string value;
+      for (std::size_t v = 0; v < field.categories.size(); ++v)
+        value += fmt::format("{}{}={}", v == 0 ? "" : ";", v, field.categories[v]);
+      x += fmt::format("      <Information Name=\"{}_categories\" Value=\"{}\"/>\n", xml_escape(field.name),
+                       xml_escape(value));
+    }
     for (std::size_t i = 0; i < times.size(); ++i) {
       const std::string frame = frame_name(i);
       x += fmt::format("      <Grid Name=\"frame_{}\" GridType=\"Uniform\">\n", frame);
@@ -506,7 +517,7 @@ struct RunOutput::Impl {
             output.float64 ? 8 : 4, cells, kH5Name, name, frame);
         x += "        </Attribute>\n";
       }
-      std::vector<StaticField> grid_fields = {{"tissue_mask", "UChar", 1}, {kGhostName, "UChar", 1}};
+      std::vector<StaticField> grid_fields = {{"tissue_mask", "UChar", 1, {}}, {kGhostName, "UChar", 1, {}}};
       grid_fields.insert(grid_fields.end(), static_fields.begin(), static_fields.end());
       for (const StaticField& field : grid_fields) {
         const std::string name = xml_escape(field.name);
@@ -843,8 +854,20 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
 RunOutput::~RunOutput() = default;
 
 void RunOutput::add_static_field(const FieldDescription& description, const std::vector<std::uint8_t>& values) {
-  impl_->add_static_field(description, values.size(), H5T_STD_U8LE, H5T_NATIVE_UINT8, values.data(), {"", "UChar", 1});
-  if (impl_->vtk) impl_->vtk->add_static_field(description, values);
+  add_static_field(description, values, {});
+}
+
+void RunOutput::add_static_field(const FieldDescription& description, const std::vector<std::uint8_t>& values,
+                                 const std::vector<std::string>& categories) {
+  for (const std::string& name : categories) {
+    // ';' and '=' separate the XDMF Information value.
+    if (name.empty() || name.find_first_of(";=") != std::string::npos)
+      throw std::invalid_argument(fmt::format("RunOutput::add_static_field: category '{}' of '{}' is empty or has ; or =",
+                                              name, description.name));
+  }
+  impl_->add_static_field(description, values.size(), H5T_STD_U8LE, H5T_NATIVE_UINT8, values.data(),
+                          {"", "UChar", 1, categories});
+  if (impl_->vtk) impl_->vtk->add_static_field(description, values, categories);
 }
 
 void RunOutput::add_table(const std::string& table, const std::vector<std::string>& columns,
@@ -871,7 +894,7 @@ void RunOutput::add_table(const std::string& table, const std::vector<std::strin
 }
 
 void RunOutput::add_static_field(const FieldDescription& description, const std::vector<float>& values) {
-  impl_->add_static_field(description, values.size(), H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, values.data(), {"", "Float", 4});
+  impl_->add_static_field(description, values.size(), H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, values.data(), {"", "Float", 4, {}});
   if (impl_->vtk) impl_->vtk->add_static_field(description, values);
 }
 

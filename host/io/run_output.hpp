@@ -123,6 +123,15 @@ class RunOutput {
   // the tissue labels of a geometry; the XDMF lists it in every frame next to the tissue mask.
   void add_static_field(const FieldDescription& description, const std::vector<std::uint8_t>& values);
   void add_static_field(const FieldDescription& description, const std::vector<float>& values);
+  // A categorical static field (the tissue classes, the segments): `categories[v]` names the
+  // value v. The names go wherever ParaView or a script looks for them: the string attribute
+  // `categories` of /grid/<name> (index = value), an <Information Name="<name>_categories"
+  // Value="0=outside (CSF);1=white matter;..."/> element in cordsim.xdmf, and the field-data
+  // string array <name>_annotations of every VTK frame, laid out as ParaView's lookup-table
+  // Annotations ("0", "outside (CSF)", "1", "white matter", ...); the ParaView state script
+  // colours the field by them with a legend.
+  void add_static_field(const FieldDescription& description, const std::vector<std::uint8_t>& values,
+                        const std::vector<std::string>& categories);
 
   // Adds a table of readouts to cordsim.h5 as the group /readouts/<table>, one float64 dataset per
   // column (NaN where a value is undefined), e.g. an ALS run's readouts.csv. Replaces an earlier

@@ -40,12 +40,13 @@ VtkSeries::VtkSeries(fs::path dir, const GridSpec& grid, std::vector<FieldDescri
   if (ec) throw std::runtime_error(fmt::format("cannot create '{}': {}", (dir_ / "vtk").string(), ec.message()));
 }
 
-void VtkSeries::add_static_field(const FieldDescription& description, std::vector<std::uint8_t> values) {
-  static_fields_.push_back({description.name, description.units, std::move(values)});
+void VtkSeries::add_static_field(const FieldDescription& description, std::vector<std::uint8_t> values,
+                                 std::vector<std::string> categories) {
+  static_fields_.push_back({description.name, description.units, std::move(values), std::move(categories)});
 }
 
 void VtkSeries::add_static_field(const FieldDescription& description, std::vector<float> values) {
-  static_fields_.push_back({description.name, description.units, std::move(values)});
+  static_fields_.push_back({description.name, description.units, std::move(values), {}});
 }
 
 void VtkSeries::write_frame(double time, const std::vector<const float*>& fields) {
@@ -99,6 +100,15 @@ void VtkSeries::write_frame(double time, const std::vector<const float*>& fields
       image->GetCellData()->AddArray(array);
     }
     units->InsertNextValue(field.name + "=" + field.units);
+    if (!field.categories.empty()) {
+      vtkNew<vtkStringArray> annotations;
+      annotations->SetName((field.name + "_annotations").c_str());
+      for (std::size_t v = 0; v < field.categories.size(); ++v) {
+        annotations->InsertNextValue(std::to_string(v));
+        annotations->InsertNextValue(field.categories[v]);
+      }
+      image->GetFieldData()->AddArray(annotations);
+    }
   }
 
   vtkNew<vtkDoubleArray> time_value;

@@ -30,7 +30,10 @@ class VtkSeries {
 
   // A field that does not change over the run (tissue labels, segment index, cell densities):
   // written into every frame, so that each .vti is complete on its own.
-  void add_static_field(const FieldDescription& description, std::vector<std::uint8_t> values);
+  // `categories` (optional): the name of each value; written as the field-data string array
+  // <name>_annotations, pairs of value and name as ParaView's lookup-table Annotations take them.
+  void add_static_field(const FieldDescription& description, std::vector<std::uint8_t> values,
+                        std::vector<std::string> categories = {});
   void add_static_field(const FieldDescription& description, std::vector<float> values);
 
   // Writes one frame; `fields[f]` points at nx·ny·nz values of field f. Throws std::runtime_error
@@ -60,6 +63,7 @@ class VtkSeries {
   struct StaticField {
     std::string name, units;
     std::variant<std::vector<std::uint8_t>, std::vector<float>> values;
+    std::vector<std::string> categories;
   };
   std::vector<StaticField> static_fields_;
   std::vector<std::pair<double, std::string>> frames_;  // time, file relative to dir_

@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <vtkFieldData.h>
+#include <vtkImageData.h>
+#include <vtkNew.h>
+#include <vtkStringArray.h>
+#include <vtkXMLImageDataReader.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 
@@ -330,6 +335,57 @@ TEST(RunOutput, WritesXdmfIndexingTheHdf5File) {
   EXPECT_EQ(captures(x, "Format=\"HDF\"[^>]*>([^<]*)<"), paths);
   EXPECT_EQ(count_of(x, "NumberType=\"Float\" Precision=\"4\""), 6u);
   EXPECT_EQ(count_of(x, "NumberType=\"UChar\" Precision=\"1\""), 6u);
+}
+
+// A categorical static field (the tissue classes): the names of its values are in all three
+// files, where ParaView and scripts look for them.
+TEST(RunOutput, NamesTheValuesOfACategoricalFieldInHdf5XdmfAndVtk) {
+  TempDir tmp;
+  const fs::path dir = tmp.path() / "run";
+  const std::vector<std::string> classes = {"outside (CSF)", "white matter", "gray matter (intermediate)",
+                                            "dorsal horn", "ventral horn", "motor-neuron pool (IX)",
+                                            "central canal"};
+  {
+    RunOutput out(dir, false, small_scenario(), small_metadata(), small_fields(), small_mask());
+    std::vector<std::uint8_t> labels(kCells);
+    for (std::size_t i = 0; i < kCells; ++i) labels[i] = std::uint8_t(i % classes.size());
+    out.add_static_field({"tissue_label", "1", "tissue class"}, labels, classes);
+    out.add_static_field({"plain", "1", "not categorical"}, labels);
+    for (int n = 0; n < int(kTimes.size()); ++n) write_small_frame(out, n, kTimes[std::size_t(n)]);
+    out.commit();
+  }
+  {
+    Id file = open_file(dir / "cordsim.h5");
+    Id labels = open_dataset(file, "/grid/tissue_label");
+    EXPECT_EQ(attr_strings(labels, "categories"), classes);
+    Id plain = open_dataset(file, "/grid/plain");
+    EXPECT_LE(H5Aexists(plain, "categories"), 0);
+  }
+  const std::string x = read_text(dir / "cordsim.xdmf");
+  EXPECT_EQ(count_of(x, "<Information Name=\"tissue_label_categories\" Value=\"0=outside (CSF);1=white matter;"
+                        "2=gray matter (intermediate);3=dorsal horn;4=ventral horn;"
+                        "5=motor-neuron pool (IX);6=central canal\"/>"),
+            1u)
+      << x;
+  EXPECT_EQ(count_of(x, "plain_categories"), 0u);
+
+  vtkNew<vtkXMLImageDataReader> reader;
+  reader->SetFileName((dir / "vtk" / "frame_000002.vti").c_str());
+  reader->Update();
+  vtkFieldData* field_data = reader->GetOutput()->GetFieldData();
+  auto* annotations = vtkStringArray::SafeDownCast(field_data->GetAbstractArray("tissue_label_annotations"));
+  ASSERT_NE(annotations, nullptr);
+  std::vector<std::string> pairs;
+  for (vtkIdType v = 0; v < annotations->GetNumberOfValues(); ++v) pairs.push_back(annotations->GetValue(v));
+  std::vector<std::string> expected;
+  for (std::size_t v = 0; v < classes.size(); ++v) expected.insert(expected.end(), {std::to_string(v), classes[v]});
+  EXPECT_EQ(pairs, expected);
+  EXPECT_EQ(field_data->GetAbstractArray("plain_annotations"), nullptr);
+
+  // A name that would break the XDMF value is refused.
+  RunOutput other(tmp.path() / "other", false, small_scenario(), small_metadata(), small_fields(), small_mask());
+  EXPECT_THROW(other.add_static_field({"bad", "1", ""}, std::vector<std::uint8_t>(kCells), {"a=b"}),
+               std::invalid_argument);
 }
 
 TEST(RunOutput, WritesMassBudgetInAttomoles) {
