@@ -7,6 +7,8 @@
 
 #include <hdf5.h>
 
+#include "cordsim/paraview_state.hpp"
+
 #include <fmt/format.h>
 
 // Collective writes of cordsim.h5 by the ranks of a decomposed run: an MPI build (CMake defines
@@ -39,6 +41,7 @@ using namespace hdf5;  // Handle, throw_hdf5, ... (host/io/hdf5_util.hpp)
 constexpr const char* kH5Name = "cordsim.h5";
 constexpr const char* kXdmfName = "cordsim.xdmf";
 constexpr const char* kCsvName = "mass_budget.csv";
+constexpr const char* kStateName = "cordsim_state.py";
 // VTK's ghost array (vtkDataSetAttributes::GhostArrayName()) and its HIDDENCELL flag, spelt out
 // here so that the HDF5/XDMF writer does not need the VTK headers.
 constexpr const char* kGhostName = "vtkGhostType";
@@ -223,6 +226,7 @@ struct RunOutput::Impl {
   std::vector<StaticField> static_fields;
   std::vector<double> times;  // in time_unit
   TimeUnit time_unit;
+  std::string version;  // cordsim's, for the state script
 
   H5Writer h5{fs::path{}};
   std::unique_ptr<VtkSeries> vtk;
@@ -536,13 +540,65 @@ struct RunOutput::Impl {
     return x;
   }
 
-  // Written under a temporary name so that a cordsim.xdmf, if present, is always complete.
-  void write_xdmf() {
-    const fs::path tmp = staging / (std::string(kXdmfName) + ".tmp");
-    const fs::path dest = staging / kXdmfName;
+  // The ParaView state script (host/io/paraview_state.py) of the run in `directory`: a
+  // CORDSIM_RUN block that describes the run, then the body that every run shares.
+  std::string state_text(const fs::path& directory) const {
+    const auto py = [](const std::string& v) {
+      std::string out = "\"";
+      for (const char c : v) {
+        switch (c) {
+          case '\\': out += "\\\\"; break;
+          case '"': out += "\\\""; break;
+          case '\n': out += "\\n"; break;
+          case '\r': out += "\\r"; break;
+          case '\t': out += "\\t"; break;
+          default:
+            if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\x{:02x}", int(c));
+            else out += c;
+        }
+      }
+      return out + "\"";
+    };
+    const auto triple = [](const auto& v) { return fmt::format("[{}, {}, {}]", v[0], v[1], v[2]); };
+    std::string x;
+    x += "# ParaView state of a cordsim run, for ParaView 5.11: File > Load State > cordsim_state.py\n";
+    x += "# (or `pvpython cordsim_state.py`). Written by cordsim " + version + "; see docs/paraview.md.\n";
+    x += "# The block below describes the run; the rest is the same for every run.\n";
+    x += "CORDSIM_RUN = {\n";
+    x += "    \"directory\": " + py(fs::absolute(directory).lexically_normal().string()) + ",\n";
+    x += "    \"fields\": [";
+    for (std::size_t f = 0; f < fields.size(); ++f)
+      x += fmt::format("{}[{}, {}, {}]", f == 0 ? "" : ", ", py(fields[f].name), py(fields[f].units),
+                       py(fields[f].long_name));
+    x += "],\n";
+    x += "    \"grid_fields\": [" + py("tissue_mask");
+    for (const StaticField& field : static_fields) x += ", " + py(field.name);
+    x += "],\n";
+    x += "    \"categories\": {";
+    bool first = true;
+    for (const StaticField& field : static_fields) {
+      if (field.categories.empty()) continue;
+      x += std::string(first ? "" : ", ") + py(field.name) + ": [";
+      for (std::size_t v = 0; v < field.categories.size(); ++v) x += (v == 0 ? "" : ", ") + py(field.categories[v]);
+      x += "]";
+      first = false;
+    }
+    x += "},\n";
+    x += "    \"time_unit\": " + py(time_unit.symbol) + ",\n";
+    x += "    \"origin_um\": " + triple(origin_um) + ",\n";
+    x += "    \"spacing_um\": " + triple(spacing_um) + ",\n";
+    x += "    \"shape\": " + triple(shape) + ",\n";
+    x += "}\n\n";
+    x += paraview_state::script_body;
+    return x;
+  }
+
+  // Written under a temporary name so that the file, if present, is always complete.
+  void write_side_file(const char* name, const std::string& text) const {
+    const fs::path tmp = staging / (std::string(name) + ".tmp");
+    const fs::path dest = staging / name;
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      const std::string text = xdmf_text();
       out.write(text.data(), std::streamsize(text.size()));
       out.close();
       if (!out) {
@@ -556,6 +612,11 @@ struct RunOutput::Impl {
           fmt::format("cannot rename '{}' to '{}': {}", tmp.string(), dest.string(), ec.message()));
     }
   }
+
+  void write_xdmf() const { write_side_file(kXdmfName, xdmf_text()); }
+
+  // The state opens the run where it will be: the final directory, or OUT.partial of a stopped run.
+  void write_state(const fs::path& directory) const { write_side_file(kStateName, state_text(directory)); }
 
   // --resume: reopens cordsim.h5 and mass_budget.csv of the staging directory and drops what was
   // written after the checkpoint's `frames` frames.
@@ -733,6 +794,7 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
   for (const auto& s : scenario.species) m.species.push_back(s.name);
   m.fields = std::move(fields);
   m.time_unit = metadata.time_unit.value_or(time_unit_of(scenario));
+  m.version = metadata.version;
   if (!(m.time_unit.seconds > 0.0) || m.time_unit.symbol.empty())
     throw std::invalid_argument(fmt::format("RunOutput: time unit '{}' of {} s", m.time_unit.symbol, m.time_unit.seconds));
 
@@ -972,6 +1034,7 @@ std::filesystem::path RunOutput::commit() {
   m.close_files();
   if (m.root) {
     m.write_xdmf();
+    m.write_state(m.final_dir);
     if (m.vtk) m.vtk->write_collection();
     m.move_into_place();
   }
@@ -1009,6 +1072,7 @@ void RunOutput::suspend() {
   m.close_files();
   if (!m.root) return;
   m.write_xdmf();
+  m.write_state(m.staging);
   if (m.vtk) m.vtk->write_collection();
 }
 

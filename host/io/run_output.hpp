@@ -27,6 +27,10 @@
 //                 for ParaView's native reader, times in the run's time unit.
 //   mass_budget.csv   time_<unit> (time_s, or time_d for an ALS run), then <species>_total_amol
 //                 per species (amount in tissue).
+//   cordsim_state.py  a ParaView 5.11 Python state (File > Load State): the run at its last time
+//                 in a mid-cord slice with the tissue outline, units on the colour bars, the
+//                 time, a scale bar and, on a cord geometry, the tissue classes with a legend
+//                 (host/io/paraview_state.py, docs/paraview.md).
 //
 // The time unit (RunMetadata::time_unit, by default time_unit_of(scenario)): seconds for a
 // transport run, days for a disease run (a scenario with a [model] table), whose frames are days

@@ -388,6 +388,49 @@ TEST(RunOutput, NamesTheValuesOfACategoricalFieldInHdf5XdmfAndVtk) {
                std::invalid_argument);
 }
 
+// cordsim_state.py: the run described for the state body (host/io/paraview_state.py) that follows.
+TEST(RunOutput, WritesAParaViewStateScriptDescribingTheRun) {
+  TempDir tmp;
+  const fs::path dir = tmp.path() / "run";
+  {
+    RunMetadata days = small_metadata();
+    days.time_unit = TimeUnit::days();
+    RunOutput out(dir, false, small_scenario(), days, small_fields(), small_mask());
+    out.add_static_field({"tissue_label", "1", "tissue class"}, std::vector<std::uint8_t>(kCells, 1),
+                         {"outside (CSF)", "white \"matter\""});
+    write_small_frame(out, 0, 86400.0);
+    out.suspend();  // a stopped run's state opens OUT.partial
+    EXPECT_NE(read_text(partial_of(dir) / "cordsim_state.py").find("\"directory\": \"" + partial_of(dir).string() + "\""),
+              std::string::npos);
+  }
+  fs::remove_all(partial_of(dir));
+  {
+    RunMetadata days = small_metadata();
+    days.time_unit = TimeUnit::days();
+    RunOutput out(dir, false, small_scenario(), days, small_fields(), small_mask());
+    out.add_static_field({"tissue_label", "1", "tissue class"}, std::vector<std::uint8_t>(kCells, 1),
+                         {"outside (CSF)", "white \"matter\""});
+    write_small_frame(out, 0, 86400.0);
+    out.commit();
+  }
+  const std::string state = read_text(dir / "cordsim_state.py");
+  for (const std::string& line : {
+           std::string("CORDSIM_RUN = {\n"),
+           "    \"directory\": \"" + dir.string() + "\",\n",
+           std::string("    \"fields\": [[\"NO\", \"nM\", \"nitric oxide concentration\"], "
+                       "[\"TNF\", \"nM\", \"TNF-alpha concentration\"]],\n"),
+           std::string("    \"grid_fields\": [\"tissue_mask\", \"tissue_label\"],\n"),
+           std::string("    \"categories\": {\"tissue_label\": [\"outside (CSF)\", \"white \\\"matter\\\"\"]},\n"),
+           std::string("    \"time_unit\": \"d\",\n"),
+           std::string("    \"origin_um\": [1, 2, 3],\n"),
+           std::string("    \"spacing_um\": [10, 20, 30],\n"),
+           std::string("    \"shape\": [5, 4, 3],\n"),
+           std::string("CORDSIM_STATE = build(CORDSIM_RUN)\n")}) {
+    EXPECT_NE(state.find(line), std::string::npos) << line << "\nin\n" << state.substr(0, 1200);
+  }
+  EXPECT_FALSE(fs::exists(dir / "cordsim_state.py.tmp"));
+}
+
 TEST(RunOutput, WritesMassBudgetInAttomoles) {
   TempDir tmp;
   const fs::path dir = tmp.path() / "run";
