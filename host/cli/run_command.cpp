@@ -776,6 +776,8 @@ void announce_paraview_files(const std::filesystem::path& xdmf, const std::strin
   const std::filesystem::path pvd = path.parent_path() / "cordsim.pvd";
   std::printf("ParaView files: %s\n", path.c_str());
   if (std::filesystem::exists(pvd)) std::printf("                %s\n", pvd.c_str());
+  const std::filesystem::path state = path.parent_path() / "cordsim_state.py";
+  if (std::filesystem::exists(state)) std::printf("ParaView state: %s (File > Load State)\n", state.c_str());
   std::printf("  (File > Open; cell data, lengths in um, time in %s; pictures: tools/figures.sh %s)\n",
               time_unit == "d" ? "days" : time_unit.c_str(), path.parent_path().c_str());
 }

@@ -421,14 +421,21 @@ LabelledGrid build_scenario_geometry(const Scenario& scenario) {
 }
 
 void add_label_fields(RunOutput& output, const LabelledGrid& labelled) {
+  // Categorical fields: ParaView shows the class and segment names in a legend (RunOutput).
   std::string classes;
-  for (int c = 0; c < kTissueClasses; ++c) classes += fmt::format("{}{} {}", c == 0 ? "" : ", ", c, tissue_name(Tissue(c)));
-  output.add_static_field({"tissue_label", "1", "tissue class: " + classes}, labelled.tissue);
+  std::vector<std::string> class_names;
+  for (int c = 0; c < kTissueClasses; ++c) {
+    classes += fmt::format("{}{} {}", c == 0 ? "" : ", ", c, tissue_name(Tissue(c)));
+    class_names.emplace_back(tissue_name(Tissue(c)));
+  }
+  output.add_static_field({"tissue_label", "1", "tissue class: " + classes}, labelled.tissue, class_names);
   std::string names;
+  std::vector<std::string> segment_names = {"outside"};
   for (std::size_t s = 0; s < labelled.segments.size(); ++s) {
     names += fmt::format("{}{} {}", s == 0 ? "" : ", ", s + 1, labelled.segments[s].name);
+    segment_names.push_back(labelled.segments[s].name);
   }
-  output.add_static_field({"segment", "1", "segment: 0 outside, " + names}, labelled.segment);
+  output.add_static_field({"segment", "1", "segment: 0 outside, " + names}, labelled.segment, segment_names);
 }
 
 TissueFields tissue_fields(const LabelledGrid& labelled, const TissueCounts& counts) {

@@ -7,6 +7,8 @@
 
 #include <hdf5.h>
 
+#include "cordsim/paraview_state.hpp"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -40,6 +42,11 @@ using namespace hdf5;  // Handle, throw_hdf5, ... (host/io/hdf5_util.hpp)
 constexpr const char* kH5Name = "cordsim.h5";
 constexpr const char* kXdmfName = "cordsim.xdmf";
 constexpr const char* kCsvName = "mass_budget.csv";
+constexpr const char* kStateName = "cordsim_state.py";
+// VTK's ghost array (vtkDataSetAttributes::GhostArrayName()) and its HIDDENCELL flag, spelt out
+// here so that the HDF5/XDMF writer does not need the VTK headers.
+constexpr const char* kGhostName = "vtkGhostType";
+constexpr std::uint8_t kHiddenCell = 32;
 
 // The planes of a grid dataset that one process writes (H5Writer::write_grid).
 struct GridPlanes {
@@ -330,10 +337,12 @@ struct RunOutput::Impl {
     std::string name;
     const char* number_type;  // XDMF NumberType
     int precision;            // bytes
+    std::vector<std::string> categories;  // a categorical field: the name of each value
   };
   std::vector<StaticField> static_fields;
   std::vector<double> times;  // in time_unit
   TimeUnit time_unit;
+  std::string version;  // cordsim's, for the state script
 
   H5Writer h5{fs::path{}};
   std::unique_ptr<VtkSeries> vtk;
@@ -488,6 +497,25 @@ struct RunOutput::Impl {
                                 tissue_mask.data() + std::size_t(z_begin) * plane_size(), 0, planes());
     h5.attr_string(mask.get(), name, "units", "1");
     h5.attr_string(mask.get(), name, "long_name", "tissue mask (1 = simulated tissue, 0 = outside)");
+    if (mask.close() < 0) throw_hdf5(h5.path(), fmt::format("close dataset '{}'", name));
+    write_ghost_dataset(tissue_mask);
+  }
+
+  // /grid/vtkGhostType: VTK's ghost flags, HIDDENCELL (32) outside the tissue and 0 in it. The XDMF
+  // lists it as a cell array of that name, which ParaView's XDMF readers take as the ghost array:
+  // outside voxels are left out of slices and pictures, while the fields keep their real values
+  // (0 outside) for the tools that sum or compare them.
+  void write_ghost_dataset(const std::vector<std::uint8_t>& tissue_mask) {
+    std::vector<std::uint8_t> ghost(owned_size());
+    const std::uint8_t* mine = tissue_mask.data() + std::size_t(z_begin) * plane_size();
+    for (std::size_t v = 0; v < ghost.size(); ++v) ghost[v] = mine[v] != 0 ? 0 : kHiddenCell;
+    const std::string name = std::string("/grid/") + kGhostName;
+    Handle dset = h5.write_grid(file.get(), name, shape, H5T_STD_U8LE, H5T_NATIVE_UINT8,
+                                ghost.data(), 0, planes());
+    h5.attr_string(dset.get(), name, "units", "1");
+    h5.attr_string(dset.get(), name, "long_name",
+                   "VTK ghost flags: 32 (vtkDataSetAttributes::HIDDENCELL) outside the tissue, 0 in it");
+    if (dset.close() < 0) throw_hdf5(h5.path(), fmt::format("close dataset '{}'", name));
   }
 
   void add_static_field(const FieldDescription& description, std::size_t size, hid_t file_type, hid_t mem_type,
@@ -498,7 +526,7 @@ struct RunOutput::Impl {
                                               description.name, size, cells));
     }
     const std::string& field = description.name;
-    const bool taken = field == "tissue_mask" || std::any_of(static_fields.begin(), static_fields.end(),
+    const bool taken = field == "tissue_mask" || field == kGhostName || std::any_of(static_fields.begin(), static_fields.end(),
                                                              [&](const StaticField& f) { return f.name == field; });
     if (field.empty() || taken || field.find_first_of("/:") != std::string::npos) {
       throw std::invalid_argument(fmt::format("RunOutput::add_static_field: name '{}' is empty, taken or has / or :", field));
@@ -511,6 +539,7 @@ struct RunOutput::Impl {
                                   static_cast<const char*>(data) + offset, 0, planes());
       h5.attr_string(dset.get(), name, "units", description.units);
       h5.attr_string(dset.get(), name, "long_name", description.long_name);
+      if (!xdmf.categories.empty()) h5.attr_strings(dset.get(), name, "categories", xdmf.categories);
       if (dset.close() < 0) throw_hdf5(h5.path(), fmt::format("close dataset '{}'", name));
     }
     xdmf.name = field;
@@ -574,6 +603,15 @@ struct RunOutput::Impl {
     x += "    <Grid Name=\"cordsim\" GridType=\"Collection\" CollectionType=\"Temporal\">\n";
     // The unit of the Time values below (XDMF has no attribute for it): "s", or "d" for an ALS run.
     x += fmt::format("      <Information Name=\"time_unit\" Value=\"{}\"/>\n", xml_escape(time_unit.symbol));
+    // The names of a categorical field's values (the tissue classes), "0=outside (CSF);1=...".
+    for (const StaticField& field : static_fields) {
+      if (field.categories.empty()) continue;
+      std::string value;
+      for (std::size_t v = 0; v < field.categories.size(); ++v)
+        value += fmt::format("{}{}={}", v == 0 ? "" : ";", v, field.categories[v]);
+      x += fmt::format("      <Information Name=\"{}_categories\" Value=\"{}\"/>\n", xml_escape(field.name),
+                       xml_escape(value));
+    }
     for (std::size_t i = 0; i < times.size(); ++i) {
       const std::string frame = frame_name(i);
       x += fmt::format("      <Grid Name=\"frame_{}\" GridType=\"Uniform\">\n", frame);
@@ -599,7 +637,7 @@ struct RunOutput::Impl {
             output.float64 ? 8 : 4, cells, kH5Name, name, frame);
         x += "        </Attribute>\n";
       }
-      std::vector<StaticField> grid_fields = {{"tissue_mask", "UChar", 1}};
+      std::vector<StaticField> grid_fields = {{"tissue_mask", "UChar", 1, {}}, {kGhostName, "UChar", 1, {}}};
       grid_fields.insert(grid_fields.end(), static_fields.begin(), static_fields.end());
       for (const StaticField& field : grid_fields) {
         const std::string name = xml_escape(field.name);
@@ -618,13 +656,65 @@ struct RunOutput::Impl {
     return x;
   }
 
-  // Written under a temporary name so that a cordsim.xdmf, if present, is always complete.
-  void write_xdmf() {
-    const fs::path tmp = staging / (std::string(kXdmfName) + ".tmp");
-    const fs::path dest = staging / kXdmfName;
+  // The ParaView state script (host/io/paraview_state.py) of the run in `directory`: a
+  // CORDSIM_RUN block that describes the run, then the body that every run shares.
+  std::string state_text(const fs::path& directory) const {
+    const auto py = [](const std::string& v) {
+      std::string out = "\"";
+      for (const char c : v) {
+        switch (c) {
+          case '\\': out += "\\\\"; break;
+          case '"': out += "\\\""; break;
+          case '\n': out += "\\n"; break;
+          case '\r': out += "\\r"; break;
+          case '\t': out += "\\t"; break;
+          default:
+            if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\x{:02x}", int(c));
+            else out += c;
+        }
+      }
+      return out + "\"";
+    };
+    const auto triple = [](const auto& v) { return fmt::format("[{}, {}, {}]", v[0], v[1], v[2]); };
+    std::string x;
+    x += "# ParaView state of a cordsim run, for ParaView 5.11: File > Load State > cordsim_state.py\n";
+    x += "# (or `pvpython cordsim_state.py`). Written by cordsim " + version + "; see docs/paraview.md.\n";
+    x += "# The block below describes the run; the rest is the same for every run.\n";
+    x += "CORDSIM_RUN = {\n";
+    x += "    \"directory\": " + py(fs::absolute(directory).lexically_normal().string()) + ",\n";
+    x += "    \"fields\": [";
+    for (std::size_t f = 0; f < fields.size(); ++f)
+      x += fmt::format("{}[{}, {}, {}]", f == 0 ? "" : ", ", py(fields[f].name), py(fields[f].units),
+                       py(fields[f].long_name));
+    x += "],\n";
+    x += "    \"grid_fields\": [" + py("tissue_mask");
+    for (const StaticField& field : static_fields) x += ", " + py(field.name);
+    x += "],\n";
+    x += "    \"categories\": {";
+    bool first = true;
+    for (const StaticField& field : static_fields) {
+      if (field.categories.empty()) continue;
+      x += std::string(first ? "" : ", ") + py(field.name) + ": [";
+      for (std::size_t v = 0; v < field.categories.size(); ++v) x += (v == 0 ? "" : ", ") + py(field.categories[v]);
+      x += "]";
+      first = false;
+    }
+    x += "},\n";
+    x += "    \"time_unit\": " + py(time_unit.symbol) + ",\n";
+    x += "    \"origin_um\": " + triple(origin_um) + ",\n";
+    x += "    \"spacing_um\": " + triple(spacing_um) + ",\n";
+    x += "    \"shape\": " + triple(shape) + ",\n";
+    x += "}\n\n";
+    x += paraview_state::script_body;
+    return x;
+  }
+
+  // Written under a temporary name so that the file, if present, is always complete.
+  void write_side_file(const char* name, const std::string& text) const {
+    const fs::path tmp = staging / (std::string(name) + ".tmp");
+    const fs::path dest = staging / name;
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      const std::string text = xdmf_text();
       out.write(text.data(), std::streamsize(text.size()));
       out.close();
       if (!out) {
@@ -638,6 +728,11 @@ struct RunOutput::Impl {
           fmt::format("cannot rename '{}' to '{}': {}", tmp.string(), dest.string(), ec.message()));
     }
   }
+
+  void write_xdmf() const { write_side_file(kXdmfName, xdmf_text()); }
+
+  // The state opens the run where it will be: the final directory, or OUT.partial of a stopped run.
+  void write_state(const fs::path& directory) const { write_side_file(kStateName, state_text(directory)); }
 
   // --resume: reopens cordsim.h5 and mass_budget.csv of the staging directory and drops what was
   // written after the checkpoint's `frames` frames.
@@ -818,6 +913,7 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
   for (const auto& s : scenario.species) m.species.push_back(s.name);
   m.fields = std::move(fields);
   m.time_unit = metadata.time_unit.value_or(time_unit_of(scenario));
+  m.version = metadata.version;
   if (!(m.time_unit.seconds > 0.0) || m.time_unit.symbol.empty())
     throw std::invalid_argument(fmt::format("RunOutput: time unit '{}' of {} s", m.time_unit.symbol, m.time_unit.seconds));
 
@@ -887,6 +983,9 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
     m.resuming = true;
     const WriteGuard writing;  // cordsim.h5 is being changed in place
     m.reopen(*resume_frames);
+    // A run stopped by a cordsim that wrote no ghost flags gets them now (the XDMF lists them).
+    const std::string ghost = std::string("/grid/") + kGhostName;
+    if (H5Lexists(m.file.get(), ghost.c_str(), H5P_DEFAULT) <= 0) m.write_ghost_dataset(tissue_mask);
     if (m.output.vtk && m.root) {
       m.vtk = std::make_unique<VtkSeries>(m.staging, scenario.grid, m.fields, tissue_mask, m.output.float64,
                                           m.time_unit.symbol);
@@ -937,8 +1036,20 @@ RunOutput::RunOutput(const std::filesystem::path& final_dir, bool overwrite, con
 RunOutput::~RunOutput() = default;
 
 void RunOutput::add_static_field(const FieldDescription& description, const std::vector<std::uint8_t>& values) {
-  impl_->add_static_field(description, values.size(), H5T_STD_U8LE, H5T_NATIVE_UINT8, values.data(), {"", "UChar", 1});
-  if (impl_->vtk) impl_->vtk->add_static_field(description, values);
+  add_static_field(description, values, {});
+}
+
+void RunOutput::add_static_field(const FieldDescription& description, const std::vector<std::uint8_t>& values,
+                                 const std::vector<std::string>& categories) {
+  for (const std::string& name : categories) {
+    // ';' and '=' separate the XDMF Information value.
+    if (name.empty() || name.find_first_of(";=") != std::string::npos)
+      throw std::invalid_argument(fmt::format("RunOutput::add_static_field: category '{}' of '{}' is empty or has ; or =",
+                                              name, description.name));
+  }
+  impl_->add_static_field(description, values.size(), H5T_STD_U8LE, H5T_NATIVE_UINT8, values.data(),
+                          {"", "UChar", 1, categories});
+  if (impl_->vtk) impl_->vtk->add_static_field(description, values, categories);
 }
 
 void RunOutput::add_table(const std::string& table, const std::vector<std::string>& columns,
@@ -965,7 +1076,7 @@ void RunOutput::add_table(const std::string& table, const std::vector<std::strin
 }
 
 void RunOutput::add_static_field(const FieldDescription& description, const std::vector<float>& values) {
-  impl_->add_static_field(description, values.size(), H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, values.data(), {"", "Float", 4});
+  impl_->add_static_field(description, values.size(), H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, values.data(), {"", "Float", 4, {}});
   if (impl_->vtk) impl_->vtk->add_static_field(description, values);
 }
 
@@ -1043,6 +1154,7 @@ std::filesystem::path RunOutput::commit() {
   m.close_files();
   if (m.root) {
     m.write_xdmf();
+    m.write_state(m.final_dir);
     if (m.vtk) m.vtk->write_collection();
     m.move_into_place();
   }
@@ -1080,6 +1192,7 @@ void RunOutput::suspend() {
   m.close_files();
   if (!m.root) return;
   m.write_xdmf();
+  m.write_state(m.staging);
   if (m.vtk) m.vtk->write_collection();
 }
 
@@ -1100,8 +1213,10 @@ std::uintmax_t expected_output_bytes(const Scenario& scenario, std::size_t writt
   const double voxels = double(scenario.grid.shape[0]) * double(scenario.grid.shape[1]) * double(scenario.grid.shape[2]);
   const double value_bytes = scenario.output.float64 ? 8 : 4;
   const double per_frame = voxels * double(written_fields) * value_bytes;
-  double total = double(frames) * per_frame + voxels * double(static_bytes_per_voxel);
-  if (scenario.output.vtk) total += double(frames) * (per_frame + voxels * double(static_bytes_per_voxel));
+  // Every file holds the ghost flags (vtkGhostType, one byte per voxel) besides the static fields.
+  const double static_bytes = voxels * double(static_bytes_per_voxel + 1);
+  double total = double(frames) * per_frame + static_bytes;
+  if (scenario.output.vtk) total += double(frames) * (per_frame + static_bytes);
   constexpr double largest = double(std::numeric_limits<std::uintmax_t>::max());
   return total >= largest ? std::numeric_limits<std::uintmax_t>::max() : std::uintmax_t(total);
 }

@@ -9,8 +9,10 @@
 // Contents of OUT (names fixed, documented in the README):
 //   cordsim.h5    one dataset per field per output time: /fields/<name>/<frame index, 6 digits>,
 //                 float32 cell data with dims {nz, ny, nx} (x fastest), attributes units,
-//                 long_name, time; /grid/tissue_mask (uint8) and any static fields
-//                 /grid/<name> (add_static_field); /times (float64, in the run's time unit,
+//                 long_name, time (0 outside the tissue: real numbers everywhere, so that
+//                 sums and comparisons need no NaN handling); /grid/tissue_mask (uint8),
+//                 /grid/vtkGhostType (uint8: 32 = VTK's HIDDENCELL outside the tissue, 0 in it)
+//                 and any static fields /grid/<name> (add_static_field); /times (float64, in the run's time unit,
 //                 attributes units and time_unit, seconds_per_time_unit); file
 //                 attributes: cordsim_version, backend, scenario_file, scenario_text,
 //                 scenario_overrides, species, length_unit "um", time_unit ("s", or "d"
@@ -18,11 +20,17 @@
 //                 (x, y, z order).
 //   cordsim.xdmf  XDMF 3 temporal collection of 3DCoRectMesh grids indexing cordsim.h5
 //                 (ParaView: File > Open > cordsim.xdmf, reader "XDMF Reader"); times in the
-//                 run's time unit, named by an <Information Name="time_unit"> element.
+//                 run's time unit, named by an <Information Name="time_unit"> element. Each
+//                 frame lists /grid/vtkGhostType as the cell array vtkGhostType, which ParaView
+//                 takes as its ghost array: outside voxels are hidden in slices and pictures.
 //   cordsim.pvd + vtk/frame_NNNNNN.vti   the same frames as VTK image data (host/io/vtk_series.hpp),
 //                 for ParaView's native reader, times in the run's time unit.
 //   mass_budget.csv   time_<unit> (time_s, or time_d for an ALS run), then <species>_total_amol
 //                 per species (amount in tissue).
+//   cordsim_state.py  a ParaView 5.11 Python state (File > Load State): the run at its last time
+//                 in a mid-cord slice with the tissue outline, units on the colour bars, the
+//                 time, a scale bar and, on a cord geometry, the tissue classes with a legend
+//                 (host/io/paraview_state.py, docs/paraview.md).
 //
 // The time unit (RunMetadata::time_unit, by default time_unit_of(scenario)): seconds for a
 // transport run, days for a disease run (a scenario with a [model] table), whose frames are days
@@ -119,6 +127,15 @@ class RunOutput {
   // the tissue labels of a geometry; the XDMF lists it in every frame next to the tissue mask.
   void add_static_field(const FieldDescription& description, const std::vector<std::uint8_t>& values);
   void add_static_field(const FieldDescription& description, const std::vector<float>& values);
+  // A categorical static field (the tissue classes, the segments): `categories[v]` names the
+  // value v. The names go wherever ParaView or a script looks for them: the string attribute
+  // `categories` of /grid/<name> (index = value), an <Information Name="<name>_categories"
+  // Value="0=outside (CSF);1=white matter;..."/> element in cordsim.xdmf, and the field-data
+  // string array <name>_annotations of every VTK frame, laid out as ParaView's lookup-table
+  // Annotations ("0", "outside (CSF)", "1", "white matter", ...); the ParaView state script
+  // colours the field by them with a legend.
+  void add_static_field(const FieldDescription& description, const std::vector<std::uint8_t>& values,
+                        const std::vector<std::string>& categories);
 
   // Adds a table of readouts to cordsim.h5 as the group /readouts/<table>, one float64 dataset per
   // column (NaN where a value is undefined), e.g. an ALS run's readouts.csv. Replaces an earlier
@@ -156,7 +173,8 @@ std::filesystem::path staging_dir_for(const std::filesystem::path& final_dir);
 
 // Upper bound on the bytes a run writes (uncompressed): every frame's fields in HDF5 and, when
 // output.vtk, again as VTK together with the static grid fields (`static_bytes_per_voxel`: the
-// tissue mask and any labels), plus the static fields once in HDF5.
+// tissue mask and any labels; the one byte of ghost flags per voxel is added here), plus the
+// static fields once in HDF5.
 std::uintmax_t expected_output_bytes(const Scenario& scenario, std::size_t written_fields, std::size_t frames,
                                      std::size_t static_bytes_per_voxel);
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <vtkCellData.h>
+#include <vtkDataSetAttributes.h>
 #include <vtkDoubleArray.h>
 #include <vtkErrorCode.h>
 #include <vtkFieldData.h>
@@ -29,19 +30,23 @@ VtkSeries::VtkSeries(fs::path dir, const GridSpec& grid, std::vector<FieldDescri
       grid_(grid),
       fields_(std::move(fields)),
       tissue_mask_(tissue_mask),
+      ghost_(tissue_mask.size()),
       float64_(float64),
       time_unit_(std::move(time_unit)) {
+  for (std::size_t v = 0; v < tissue_mask_.size(); ++v)
+    ghost_[v] = tissue_mask_[v] != 0 ? 0 : std::uint8_t(vtkDataSetAttributes::HIDDENCELL);
   std::error_code ec;
   fs::create_directories(dir_ / "vtk", ec);
   if (ec) throw std::runtime_error(fmt::format("cannot create '{}': {}", (dir_ / "vtk").string(), ec.message()));
 }
 
-void VtkSeries::add_static_field(const FieldDescription& description, std::vector<std::uint8_t> values) {
-  static_fields_.push_back({description.name, description.units, std::move(values)});
+void VtkSeries::add_static_field(const FieldDescription& description, std::vector<std::uint8_t> values,
+                                 std::vector<std::string> categories) {
+  static_fields_.push_back({description.name, description.units, std::move(values), std::move(categories)});
 }
 
 void VtkSeries::add_static_field(const FieldDescription& description, std::vector<float> values) {
-  static_fields_.push_back({description.name, description.units, std::move(values)});
+  static_fields_.push_back({description.name, description.units, std::move(values), {}});
 }
 
 void VtkSeries::write_frame(double time, const std::vector<const float*>& fields) {
@@ -76,6 +81,11 @@ void VtkSeries::write_frame(double time, const std::vector<const float*>& fields
   mask->SetArray(tissue_mask_.data(), cells, 1);
   image->GetCellData()->AddArray(mask);
   units->InsertNextValue("tissue_mask=1");
+  // Outside voxels are hidden cells: ParaView leaves them out of slices, surfaces and pictures.
+  vtkNew<vtkUnsignedCharArray> ghost;
+  ghost->SetName(vtkDataSetAttributes::GhostArrayName());
+  ghost->SetArray(ghost_.data(), cells, 1);
+  image->GetCellData()->AddArray(ghost);
   for (auto& field : static_fields_) {
     if (auto* bytes = std::get_if<std::vector<std::uint8_t>>(&field.values)) {
       vtkNew<vtkUnsignedCharArray> array;
@@ -90,6 +100,15 @@ void VtkSeries::write_frame(double time, const std::vector<const float*>& fields
       image->GetCellData()->AddArray(array);
     }
     units->InsertNextValue(field.name + "=" + field.units);
+    if (!field.categories.empty()) {
+      vtkNew<vtkStringArray> annotations;
+      annotations->SetName((field.name + "_annotations").c_str());
+      for (std::size_t v = 0; v < field.categories.size(); ++v) {
+        annotations->InsertNextValue(std::to_string(v));
+        annotations->InsertNextValue(field.categories[v]);
+      }
+      image->GetFieldData()->AddArray(annotations);
+    }
   }
 
   vtkNew<vtkDoubleArray> time_value;

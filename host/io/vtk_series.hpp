@@ -4,7 +4,9 @@
 // spacing in µm) and a cordsim.pvd collection that gives each file its time. Arrays are named by
 // field; their units travel as a field-data string array "units" ("NO=nM", ...), the time as
 // field data "TimeValue" with its unit in "time_unit" ("s", or "d" for an ALS run; the PVD's
-// timesteps are in that unit too, and a comment in cordsim.pvd names it).
+// timesteps are in that unit too, and a comment in cordsim.pvd names it). Voxels outside the
+// tissue are hidden: the cell array vtkGhostType holds vtkDataSetAttributes::HIDDENCELL (32)
+// there and 0 in the tissue, so that ParaView draws and slices the tissue only.
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -28,7 +30,10 @@ class VtkSeries {
 
   // A field that does not change over the run (tissue labels, segment index, cell densities):
   // written into every frame, so that each .vti is complete on its own.
-  void add_static_field(const FieldDescription& description, std::vector<std::uint8_t> values);
+  // `categories` (optional): the name of each value; written as the field-data string array
+  // <name>_annotations, pairs of value and name as ParaView's lookup-table Annotations take them.
+  void add_static_field(const FieldDescription& description, std::vector<std::uint8_t> values,
+                        std::vector<std::string> categories = {});
   void add_static_field(const FieldDescription& description, std::vector<float> values);
 
   // Writes one frame; `fields[f]` points at nx·ny·nz values of field f. Throws std::runtime_error
@@ -52,11 +57,13 @@ class VtkSeries {
   GridSpec grid_;
   std::vector<FieldDescription> fields_;
   std::vector<std::uint8_t> tissue_mask_;
+  std::vector<std::uint8_t> ghost_;  // vtkGhostType: HIDDENCELL outside the tissue
   bool float64_ = false;
   std::string time_unit_;
   struct StaticField {
     std::string name, units;
     std::variant<std::vector<std::uint8_t>, std::vector<float>> values;
+    std::vector<std::string> categories;
   };
   std::vector<StaticField> static_fields_;
   std::vector<std::pair<double, std::string>> frames_;  // time, file relative to dir_

@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <vtkFieldData.h>
+#include <vtkImageData.h>
+#include <vtkNew.h>
+#include <vtkStringArray.h>
+#include <vtkXMLImageDataReader.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 
@@ -265,6 +270,15 @@ TEST(RunOutput, WritesHdf5WithDimsAttributesAndTimes) {
     ASSERT_GE(H5Dread(mask, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, m.data()), 0);
     EXPECT_EQ(m, small_mask());
   }
+  // VTK's ghost flags: HIDDENCELL (32) outside the tissue, 0 in it, so ParaView hides the outside.
+  {
+    Id ghost = open_dataset(file, "/grid/vtkGhostType");
+    EXPECT_EQ(dims_of(ghost), (std::vector<hsize_t>{3, 4, 5}));
+    std::vector<std::uint8_t> g(kCells);
+    ASSERT_GE(H5Dread(ghost, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, g.data()), 0);
+    const std::vector<std::uint8_t> mask = small_mask();
+    for (std::size_t i = 0; i < kCells; ++i) ASSERT_EQ(g[i], mask[i] ? 0 : 32) << "flat index " << i;
+  }
 
   for (int n = 0; n < int(kTimes.size()); ++n) {
     for (int f = 0; f < 2; ++f) {
@@ -308,20 +322,113 @@ TEST(RunOutput, WritesXdmfIndexingTheHdf5File) {
   for (const auto& t : captures(x, "<Time Value=\"([^\"]*)\"")) times.push_back(std::stod(t));
   EXPECT_EQ(times, kTimes);
 
-  // Two fields and the mask per frame, all cell-centred with dims nz ny nx.
-  EXPECT_EQ(count_of(x, "Center=\"Cell\""), 9u);
-  EXPECT_EQ(count_of(x, "Dimensions=\"3 4 5\""), 9u);
-  EXPECT_EQ(captures(x, "<Attribute Name=\"([^\"]*)\""),
-            (std::vector<std::string>{"NO", "TNF", "tissue_mask", "NO", "TNF", "tissue_mask", "NO", "TNF",
-                                      "tissue_mask"}));
-  const std::vector<std::string> paths = captures(x, "Format=\"HDF\"[^>]*>([^<]*)<");
-  EXPECT_EQ(paths, (std::vector<std::string>{"cordsim.h5:/fields/NO/000000", "cordsim.h5:/fields/TNF/000000",
-                                             "cordsim.h5:/grid/tissue_mask", "cordsim.h5:/fields/NO/000001",
-                                             "cordsim.h5:/fields/TNF/000001", "cordsim.h5:/grid/tissue_mask",
-                                             "cordsim.h5:/fields/NO/000002", "cordsim.h5:/fields/TNF/000002",
-                                             "cordsim.h5:/grid/tissue_mask"}));
+  // Two fields, the mask and the ghost flags per frame, all cell-centred with dims nz ny nx.
+  EXPECT_EQ(count_of(x, "Center=\"Cell\""), 12u);
+  EXPECT_EQ(count_of(x, "Dimensions=\"3 4 5\""), 12u);
+  std::vector<std::string> names, paths;
+  for (const std::string frame : {"000000", "000001", "000002"}) {
+    names.insert(names.end(), {"NO", "TNF", "tissue_mask", "vtkGhostType"});
+    paths.insert(paths.end(), {"cordsim.h5:/fields/NO/" + frame, "cordsim.h5:/fields/TNF/" + frame,
+                               "cordsim.h5:/grid/tissue_mask", "cordsim.h5:/grid/vtkGhostType"});
+  }
+  EXPECT_EQ(captures(x, "<Attribute Name=\"([^\"]*)\""), names);
+  EXPECT_EQ(captures(x, "Format=\"HDF\"[^>]*>([^<]*)<"), paths);
   EXPECT_EQ(count_of(x, "NumberType=\"Float\" Precision=\"4\""), 6u);
-  EXPECT_EQ(count_of(x, "NumberType=\"UChar\" Precision=\"1\""), 3u);
+  EXPECT_EQ(count_of(x, "NumberType=\"UChar\" Precision=\"1\""), 6u);
+}
+
+// A categorical static field (the tissue classes): the names of its values are in all three
+// files, where ParaView and scripts look for them.
+TEST(RunOutput, NamesTheValuesOfACategoricalFieldInHdf5XdmfAndVtk) {
+  TempDir tmp;
+  const fs::path dir = tmp.path() / "run";
+  const std::vector<std::string> classes = {"outside (CSF)", "white matter", "gray matter (intermediate)",
+                                            "dorsal horn", "ventral horn", "motor-neuron pool (IX)",
+                                            "central canal"};
+  {
+    RunOutput out(dir, false, small_scenario(), small_metadata(), small_fields(), small_mask());
+    std::vector<std::uint8_t> labels(kCells);
+    for (std::size_t i = 0; i < kCells; ++i) labels[i] = std::uint8_t(i % classes.size());
+    out.add_static_field({"tissue_label", "1", "tissue class"}, labels, classes);
+    out.add_static_field({"plain", "1", "not categorical"}, labels);
+    for (int n = 0; n < int(kTimes.size()); ++n) write_small_frame(out, n, kTimes[std::size_t(n)]);
+    out.commit();
+  }
+  {
+    Id file = open_file(dir / "cordsim.h5");
+    Id labels = open_dataset(file, "/grid/tissue_label");
+    EXPECT_EQ(attr_strings(labels, "categories"), classes);
+    Id plain = open_dataset(file, "/grid/plain");
+    EXPECT_LE(H5Aexists(plain, "categories"), 0);
+  }
+  const std::string x = read_text(dir / "cordsim.xdmf");
+  EXPECT_EQ(count_of(x, "<Information Name=\"tissue_label_categories\" Value=\"0=outside (CSF);1=white matter;"
+                        "2=gray matter (intermediate);3=dorsal horn;4=ventral horn;"
+                        "5=motor-neuron pool (IX);6=central canal\"/>"),
+            1u)
+      << x;
+  EXPECT_EQ(count_of(x, "plain_categories"), 0u);
+
+  vtkNew<vtkXMLImageDataReader> reader;
+  reader->SetFileName((dir / "vtk" / "frame_000002.vti").c_str());
+  reader->Update();
+  vtkFieldData* field_data = reader->GetOutput()->GetFieldData();
+  auto* annotations = vtkStringArray::SafeDownCast(field_data->GetAbstractArray("tissue_label_annotations"));
+  ASSERT_NE(annotations, nullptr);
+  std::vector<std::string> pairs;
+  for (vtkIdType v = 0; v < annotations->GetNumberOfValues(); ++v) pairs.push_back(annotations->GetValue(v));
+  std::vector<std::string> expected;
+  for (std::size_t v = 0; v < classes.size(); ++v) expected.insert(expected.end(), {std::to_string(v), classes[v]});
+  EXPECT_EQ(pairs, expected);
+  EXPECT_EQ(field_data->GetAbstractArray("plain_annotations"), nullptr);
+
+  // A name that would break the XDMF value is refused.
+  RunOutput other(tmp.path() / "other", false, small_scenario(), small_metadata(), small_fields(), small_mask());
+  EXPECT_THROW(other.add_static_field({"bad", "1", ""}, std::vector<std::uint8_t>(kCells), {"a=b"}),
+               std::invalid_argument);
+}
+
+// cordsim_state.py: the run described for the state body (host/io/paraview_state.py) that follows.
+TEST(RunOutput, WritesAParaViewStateScriptDescribingTheRun) {
+  TempDir tmp;
+  const fs::path dir = tmp.path() / "run";
+  {
+    RunMetadata days = small_metadata();
+    days.time_unit = TimeUnit::days();
+    RunOutput out(dir, false, small_scenario(), days, small_fields(), small_mask());
+    out.add_static_field({"tissue_label", "1", "tissue class"}, std::vector<std::uint8_t>(kCells, 1),
+                         {"outside (CSF)", "white \"matter\""});
+    write_small_frame(out, 0, 86400.0);
+    out.suspend();  // a stopped run's state opens OUT.partial
+    EXPECT_NE(read_text(partial_of(dir) / "cordsim_state.py").find("\"directory\": \"" + partial_of(dir).string() + "\""),
+              std::string::npos);
+  }
+  fs::remove_all(partial_of(dir));
+  {
+    RunMetadata days = small_metadata();
+    days.time_unit = TimeUnit::days();
+    RunOutput out(dir, false, small_scenario(), days, small_fields(), small_mask());
+    out.add_static_field({"tissue_label", "1", "tissue class"}, std::vector<std::uint8_t>(kCells, 1),
+                         {"outside (CSF)", "white \"matter\""});
+    write_small_frame(out, 0, 86400.0);
+    out.commit();
+  }
+  const std::string state = read_text(dir / "cordsim_state.py");
+  for (const std::string& line : {
+           std::string("CORDSIM_RUN = {\n"),
+           "    \"directory\": \"" + dir.string() + "\",\n",
+           std::string("    \"fields\": [[\"NO\", \"nM\", \"nitric oxide concentration\"], "
+                       "[\"TNF\", \"nM\", \"TNF-alpha concentration\"]],\n"),
+           std::string("    \"grid_fields\": [\"tissue_mask\", \"tissue_label\"],\n"),
+           std::string("    \"categories\": {\"tissue_label\": [\"outside (CSF)\", \"white \\\"matter\\\"\"]},\n"),
+           std::string("    \"time_unit\": \"d\",\n"),
+           std::string("    \"origin_um\": [1, 2, 3],\n"),
+           std::string("    \"spacing_um\": [10, 20, 30],\n"),
+           std::string("    \"shape\": [5, 4, 3],\n"),
+           std::string("CORDSIM_STATE = build(CORDSIM_RUN)\n")}) {
+    EXPECT_NE(state.find(line), std::string::npos) << line << "\nin\n" << state.substr(0, 1200);
+  }
+  EXPECT_FALSE(fs::exists(dir / "cordsim_state.py.tmp"));
 }
 
 TEST(RunOutput, WritesMassBudgetInAttomoles) {

@@ -105,10 +105,11 @@ TEST(OutputControls, ExpectedBytesCountFramesFieldsPrecisionAndVtk) {
   Scenario s;
   s.grid.shape = {10, 10, 10};
   s.output.vtk = false;
-  EXPECT_EQ(expected_output_bytes(s, 2, 5, 1), 5u * 2 * 1000 * 4 + 1000);
+  // The static bytes per voxel given, plus one byte of ghost flags (vtkGhostType).
+  EXPECT_EQ(expected_output_bytes(s, 2, 5, 1), 5u * 2 * 1000 * 4 + 2000);
   s.output.float64 = true;
   s.output.vtk = true;
-  EXPECT_EQ(expected_output_bytes(s, 2, 5, 3), 5u * 2 * 1000 * 8 + 3000 + 5u * (2 * 1000 * 8 + 3000));
+  EXPECT_EQ(expected_output_bytes(s, 2, 5, 3), 5u * 2 * 1000 * 8 + 4000 + 5u * (2 * 1000 * 8 + 4000));
 }
 
 TEST(OutputControls, RunThatCannotFitOnTheDiskStopsBeforeItStarts) {

@@ -10,7 +10,8 @@ RUN_DIR/figures):
   <field>_axial_N.png    axial slices (normal to the cord axis z), one per segment when the run
                          has a segment index, else --slices evenly spaced slices.
 With --state it also writes RUN_DIR/cordsim.pvsm, a ParaView state to open interactively
-(File > Load State; it refers to the run's files by absolute path).
+(File > Load State; it refers to the run's files by absolute path): the run's own Python state
+RUN_DIR/cordsim_state.py (written by cordsim) saved as XML.
 ParaView renders through GLX only, so run it under xvfb-run on machines without a display.
 """
 import argparse
@@ -157,8 +158,15 @@ for label, z in z_positions:
     save(f"{field}_axial_{label}.png")
 
 if args.state:
-    # Leave the interactive user the anatomy and the slice, at the chosen time.
-    pv.Show(tissue, view).Opacity = 0.15
+    # The run's own Python state (cordsim_state.py, written by cordsim), saved as a .pvsm: a
+    # mid-cord slice with the tissue outline, units, time, scale bar and tissue-class legend.
     state = os.path.join(run_dir, "cordsim.pvsm")
+    state_script = os.path.join(run_dir, "cordsim_state.py")
+    if os.path.isfile(state_script):
+        pv.ResetSession()
+        with open(state_script, encoding="utf-8") as f:
+            exec(compile(f.read(), state_script, "exec"), {"__name__": "__main__", "__file__": state_script})
+    else:  # a run written before cordsim wrote its state script: the anatomy and the slice
+        pv.Show(tissue, view).Opacity = 0.15
     pv.SaveState(state)
     print(f"show_run: wrote {state} (ParaView: File > Load State)")
