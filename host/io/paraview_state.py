@@ -6,8 +6,8 @@
 #          the time (days for an ALS run) and a scale bar;
 #   right: on a cord geometry, the tissue classes with their names in a legend.
 # Voxels outside the tissue are hidden cells (vtkGhostType), so the slice is the cord section.
-# The objects made are left in the dict CORDSIM_STATE (tools/paraview/show_run.py and the tests
-# use it).
+# The objects made are left in the dict CORDSIM_STATE (the tests use it);
+# tools/paraview/show_run.py imports this file for its colours and helpers.
 import os
 
 from paraview import simple as pv
@@ -113,6 +113,7 @@ def colour_bar(view, lut, title):
     bar.LabelColor = INK
     bar.TitleFontSize = 16
     bar.LabelFontSize = 14
+    bar.RangeLabelFormat = "%.3g"
     bar.Visibility = 1
     return bar
 
@@ -204,7 +205,11 @@ def build(run):
         field_lut = pv.GetColorTransferFunction(field)
         colour_bar(field_view, field_lut, f"{field} ({unit})" if unit else field)
     shown.SetScalarBarVisibility(field_view, True)
-    text(field_view, f"{field}{f' ({unit})' if unit and field not in categories else ''}: {where}", "Upper Left Corner")
+    if field in categories:
+        heading = "tissue classes" if field == "tissue_label" else field
+    else:
+        heading = f"{field} ({unit})" if unit else field
+    text(field_view, f"{heading}: {where}", "Upper Left Corner")
     clock = pv.AnnotateTimeFilter(registrationName="time", Input=reader, Format=time_format(run["time_unit"]))
     clock_display = pv.Show(clock, field_view)
     clock_display.WindowLocation = "Upper Right Corner"
@@ -253,5 +258,6 @@ def build(run):
             "scale_bar_um": length}
 
 
-CORDSIM_STATE = build(CORDSIM_RUN)
-pv.Render()
+if "CORDSIM_RUN" in globals():  # the state script of a run; imported as a module, the helpers only
+    CORDSIM_STATE = build(CORDSIM_RUN)  # noqa: F821 (defined above this body by cordsim)
+    pv.Render()

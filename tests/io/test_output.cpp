@@ -425,7 +425,7 @@ TEST(RunOutput, WritesAParaViewStateScriptDescribingTheRun) {
            std::string("    \"origin_um\": [1, 2, 3],\n"),
            std::string("    \"spacing_um\": [10, 20, 30],\n"),
            std::string("    \"shape\": [5, 4, 3],\n"),
-           std::string("CORDSIM_STATE = build(CORDSIM_RUN)\n")}) {
+           std::string("CORDSIM_STATE = build(CORDSIM_RUN)")}) {
     EXPECT_NE(state.find(line), std::string::npos) << line << "\nin\n" << state.substr(0, 1200);
   }
   EXPECT_FALSE(fs::exists(dir / "cordsim_state.py.tmp"));

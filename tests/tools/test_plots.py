@@ -74,6 +74,51 @@ class Figures(unittest.TestCase):
             self.assertEqual(cordsim_plots.main([str(als), "--out", str(tmp / "fig")]), 0)
             self.assertEqual((tmp / "fig" / "totals.png").read_bytes()[:8], b"\x89PNG\r\n\x1a\n")
 
+    def test_evans_blue_figure_is_titled_with_the_assay_days(self):
+        rows = [{"time_d": "123.25", "label": "day14"}, {"time_d": "50", "label": "assay"}]
+        self.assertEqual(cordsim_plots.evans_blue_title(rows[:1]),
+                         "Evans Blue extravasation per region, assay day 123.25 (age, d)")
+        self.assertEqual(cordsim_plots.evans_blue_title(rows),
+                         "Evans Blue extravasation per region, assay days 50, 123.25 (age, d)")
+        self.assertEqual(cordsim_plots.assay_name(rows[0]), "day 123.25 (day14)")
+        self.assertEqual(cordsim_plots.assay_name(rows[1]), "day 50")
+        with tempfile.TemporaryDirectory() as tmp:
+            run = Path(tmp) / "vehicle"
+            run.mkdir()
+            (run / "evans_blue.csv").write_text("time_d,label,eb_gray_ug_per_g,eb_white_ug_per_g\n"
+                                                "123.25,day14,8.3,4.2\n")
+            titles = []
+            original = cordsim_plots.plt.Axes.set_title
+
+            def recording(ax, title, *args, **kwargs):
+                titles.append(title)
+                return original(ax, title, *args, **kwargs)
+
+            cordsim_plots.plt.Axes.set_title = recording
+            try:
+                path = cordsim_plots.plot_evans_blue({"vehicle": run}, Path(tmp) / "eb.png")
+            finally:
+                cordsim_plots.plt.Axes.set_title = original
+            self.assertEqual(path.read_bytes()[:8], b"\x89PNG\r\n\x1a\n")
+            self.assertIn("Evans Blue extravasation per region, assay day 123.25 (age, d)", titles)
+
+    def test_cross_sections_name_the_time_in_the_run_unit(self):
+        import h5py
+        with tempfile.TemporaryDirectory() as tmp:
+            for unit, values, expected in (("d", [0.0, 150.0], "day 150"), ("s", [0.0, 120.0], "t = 120 s")):
+                with h5py.File(Path(tmp) / f"{unit}.h5", "w") as f:
+                    f.attrs["time_unit"] = unit
+                    f["times"] = values
+                    f["times"].attrs["time_unit"] = unit
+                with h5py.File(Path(tmp) / f"{unit}.h5", "r") as f:
+                    self.assertEqual(cordsim_plots.time_text(f), expected)
+
+    def test_scale_bars_are_one_two_or_five_times_a_power_of_ten(self):
+        self.assertEqual(cordsim_plots.nice_length(3600), 500)
+        self.assertEqual(cordsim_plots.nice_length(300), 50)
+        self.assertEqual(cordsim_plots.nice_length(800), 200)
+        self.assertEqual(cordsim_plots.nice_length(4000), 1000)
+
     def test_missing_run_is_a_clear_error(self):
         with tempfile.TemporaryDirectory() as tmp:
             with self.assertRaises(SystemExit) as ctx:

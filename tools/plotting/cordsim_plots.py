@@ -129,7 +129,7 @@ def plot_survival(cohort_csv: Path, out: Path):
         t, s = kaplan_meier(times, events)
         ax.step(t + [max(times)], s + [s[-1]], where="post", label=f"{arm} (n = {len(times)})")
     ax.set_xlabel("age (days)")
-    ax.set_ylabel("survival (Kaplan–Meier)")
+    ax.set_ylabel("surviving fraction (Kaplan–Meier)")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
@@ -166,8 +166,8 @@ def plot_mn_and_locomotor(runs, out: Path, title="", align_to=None):
         t = [r["time_d"] - shift for r in rows]
         top.plot(t, [r["mn_fraction"] for r in rows], label=label)
         bottom.plot(t, [r["bbb_score"] for r in rows], label=label)
-    top.set_ylabel("lumbar MN pool (fraction)")
-    bottom.set_ylabel("BBB locomotor score")
+    top.set_ylabel("lumbar MN pool (surviving fraction)")
+    bottom.set_ylabel("BBB locomotor score (0–21)")
     bottom.set_xlabel(f"days after {align_to.replace('_', ' ')}" if align_to else "age (days)")
     if align_to:
         bottom.set_xlim(-20, 30)
@@ -192,7 +192,8 @@ def plot_mn_per_section(runs, label, out: Path):
         ax.bar([i + n * width for i in range(len(segments))], [row["mn_per_section_" + s] for s in segments], width,
                label=f"{name} (day {row['time_d']:.0f})")
         ax.set_xticks([i + 0.4 - width / 2 for i in range(len(segments))], segments)
-    ax.set_ylabel("MNs per ventral horn per section")
+    ax.set_xlabel("lumbar segment")
+    ax.set_ylabel("MNs per ventral horn per section (cells)")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize="small")
     fig.tight_layout()
@@ -230,8 +231,23 @@ def plot_spread(runs, out: Path, title: str):
     return out
 
 
+def assay_name(row):
+    """'day 123.25 (day14)': an Evans Blue assay's day (the animal's age) and its scenario label."""
+    day = f"day {float(row['time_d']):g}"
+    label = row.get("label", "")
+    return f"{day} ({label})" if label and label != "assay" else day
+
+
+def evans_blue_title(rows):
+    """The Evans Blue figure's title, naming the assay day(s)."""
+    days = sorted({float(r["time_d"]) for r in rows})
+    listed = ", ".join(f"{d:g}" for d in days)
+    return f"Evans Blue extravasation per region, assay {'day' if len(days) == 1 else 'days'} {listed} (age, d)"
+
+
 def plot_evans_blue(runs, out: Path):
-    """Evans Blue µg/g per region for every assay of every run (evans_blue.csv)."""
+    """Evans Blue µg/g per region for every assay of every run (evans_blue.csv), titled with the
+    assay days."""
     bars = []
     for name, run in runs.items():
         path = Path(run) / "evans_blue.csv"
@@ -239,7 +255,7 @@ def plot_evans_blue(runs, out: Path):
             continue
         with path.open() as f:
             for r in csv.DictReader(f):
-                bars.append((f"{name}, {r['label'] or 'day ' + r['time_d']}", r))
+                bars.append((f"{name}, {assay_name(r)}", r))
     if not bars:
         return None
     regions = [k for k in bars[0][1] if k.startswith("eb_")]
@@ -248,9 +264,11 @@ def plot_evans_blue(runs, out: Path):
     for n, (label, r) in enumerate(bars):
         ax.bar([i + n * width for i in range(len(regions))], [float(r[k]) if r[k] else math.nan for k in regions],
                width, label=label)
-    names = [k[3:].replace("_ug_per_g", "") for k in regions]
+    names = [k[3:].replace("_ug_per_g", "").replace("_", " ") for k in regions]
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(regions))], names)
+    ax.set_xlabel("region (all gray matter, all white matter, gray matter of each segment)")
     ax.set_ylabel("Evans Blue (µg/g tissue)")
+    ax.set_title(evans_blue_title([r for _, r in bars]))
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize="x-small")
     fig.tight_layout()
@@ -277,24 +295,52 @@ def plot_cross_sections(run: Path, fields, segment: str, out: Path):
         label = names.get(segment, int(np.max(segment_index) // 2 + 1))
         planes = np.where((segment_index == label).any(axis=(1, 2)))[0]
         k = int(planes[len(planes) // 2]) if len(planes) else segment_index.shape[0] // 2
-        times = f["times"][...]
+        when = time_text(f)
         frame = sorted(f["fields"][fields[0]].keys())[-1]
         slices = [f["fields"][name][frame][k, :, :] for name in fields]
         units = [f["fields"][name][frame].attrs.get("units", b"") for name in fields]
         mask = f["grid/tissue_mask"][k, :, :] > 0
-    fig, axes = plt.subplots(1, len(fields), figsize=(4.5 * len(fields), 3.6))
+        spacing = f.attrs.get("spacing_um", [1.0, 1.0, 1.0])
+        z = float(f.attrs.get("origin_um", [0, 0, 0])[2] + (k + 0.5) * spacing[2])
+    fig, axes = plt.subplots(1, len(fields), figsize=(4.5 * len(fields), 3.8))
     for ax, name, data, unit in zip(np.atleast_1d(axes), fields, slices, units):
         shown = np.where(mask, data, np.nan)
         image = ax.imshow(shown[::-1, :], cmap="magma")  # dorsal (+y) up
         unit = unit.decode() if isinstance(unit, bytes) else str(unit)
-        fig.colorbar(image, ax=ax, label=f"{name} ({unit})")
-        ax.set_title(f"{name}, {segment}, day {times[-1] / 86400:.0f}")
+        fig.colorbar(image, ax=ax, label=f"{name} ({unit})" if unit and unit != "1" else name)
+        ax.set_title(f"{name}, {when}\nsegment {segment}, z = {z / 1000:.2f} mm", fontsize="medium")
         ax.set_xticks([])
         ax.set_yticks([])
+        scale_bar(ax, float(spacing[0]), data.shape[1])
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
+
+
+def time_text(h5):
+    """'day 150' (an ALS run, times in days) or 't = 120 s': the last output time of an open
+    cordsim.h5, in its own time unit."""
+    last = float(h5["times"][-1])
+    unit = h5["times"].attrs.get("time_unit", h5.attrs.get("time_unit", b"s"))
+    unit = unit.decode() if isinstance(unit, bytes) else str(unit)
+    return f"day {last:g}" if unit == "d" else f"t = {last:g} {unit}"
+
+
+def nice_length(span_um):
+    """A scale-bar length of 1, 2 or 5 times a power of ten, about a quarter of `span_um`."""
+    target = max(span_um / 4.0, 1e-9)
+    power = 10.0 ** math.floor(math.log10(target))
+    return next(step * power for step in (5.0, 2.0, 1.0) if step * power <= target * (1 + 1e-12))
+
+
+def scale_bar(ax, voxel_um, voxels_across):
+    """A scale bar at the lower left of an image axis whose pixels are voxels of `voxel_um`."""
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+    length = nice_length(voxel_um * voxels_across)
+    label = f"{length / 1000:g} mm" if length >= 1000 else f"{length:g} µm"
+    ax.add_artist(AnchoredSizeBar(ax.transData, length / voxel_um, label, "lower left", pad=0.3, frameon=False,
+                                  size_vertical=0.15, color="black"))
 
 
 def cohort_from_sweep(sweep_csv: Path, out_csv: Path, end_day: float):
