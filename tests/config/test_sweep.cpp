@@ -319,13 +319,13 @@ TEST(Sweep, BaseValueOfAModelParameterTheScenarioLeavesIsItsRegistryDefault) {
 label = "wild type"
 [[row]]
 model.genotype.sod1_motor_neurons = 1
-model.genotype.fus_vulnerability = 2
+model.genotype.fus_sg_persistence = 2
 )",
                               kLabel, /*check_rows=*/false);
   ASSERT_EQ(s.base_values.size(), 2u);
   EXPECT_EQ(s.base_values[0].key, "model.genotype.sod1_motor_neurons");
   EXPECT_EQ(s.base_values[0].display, "0");  // written in the scenario
-  EXPECT_EQ(s.base_values[1].key, "model.genotype.fus_vulnerability");
+  EXPECT_EQ(s.base_values[1].key, "model.genotype.fus_sg_persistence");
   EXPECT_EQ(s.base_values[1].display, "0");  // left out: the registry default
   EXPECT_EQ(s.base_values[1].value, "0");
 }

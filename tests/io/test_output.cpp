@@ -759,7 +759,7 @@ TEST(CordsimRun, WritesHdf5AndXdmfThatReadBackWithDimsSpacingOriginUnitsAndTimes
     EXPECT_NEAR(std::stod(xdmf_times[n]), expected_times[n], 1e-9);
   }
   EXPECT_NE(x.find("cordsim.h5:/fields/A/000004"), std::string::npos);
-  EXPECT_EQ(count_of(x, "Dimensions=\"8 10 12\""), 10u);  // A and the mask, five frames
+  EXPECT_EQ(count_of(x, "Dimensions=\"8 10 12\""), 15u);  // A, the mask and vtkGhostType, five frames
 }
 
 }  // namespace

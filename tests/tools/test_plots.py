@@ -65,13 +65,13 @@ class Figures(unittest.TestCase):
                         f.write(f"{t},1\n")
                 budgets[run] = cordsim_plots.read_mass_budget(run)
             als, transport = tmp / "als", tmp / "transport"
-            self.assertEqual(cordsim_plots.totals_time_axis({als: budgets[als]}), ("time (days)", {als: [0, 1.5, 2]}))
-            self.assertEqual(cordsim_plots.totals_time_axis({transport: budgets[transport]}),
-                             ("time (s)", {transport: [0, 43200]}))
-            # Mixed: both in days.
-            self.assertEqual(cordsim_plots.totals_time_axis(budgets),
-                             ("time (days)", {als: [0, 1.5, 2], transport: [0, 0.5]}))
-            self.assertEqual(cordsim_plots.main([str(als), "--out", str(tmp / "fig")]), 0)
+            self.assertEqual(cordsim_plots.totals_time_axes({als: budgets[als]}), [("time (days)", {als: [0, 1.5, 2]})])
+            self.assertEqual(cordsim_plots.totals_time_axes({transport: budgets[transport]}),
+                             [("time (s)", {transport: [0, 43200]})])
+            # Mixed: a column of days and one of seconds, each run in its own unit.
+            self.assertEqual(cordsim_plots.totals_time_axes(budgets),
+                             [("time (days)", {als: [0, 1.5, 2]}), ("time (s)", {transport: [0, 43200]})])
+            self.assertEqual(cordsim_plots.main([str(als), str(transport), "--out", str(tmp / "fig")]), 0)
             self.assertEqual((tmp / "fig" / "totals.png").read_bytes()[:8], b"\x89PNG\r\n\x1a\n")
 
     def test_evans_blue_figure_is_titled_with_the_assay_days(self):

@@ -57,14 +57,16 @@ def budget_time(budget, path="mass_budget.csv"):
     raise SystemExit(f"cordsim_plots: {path} has no time column (time_s or time_d)")
 
 
-def totals_time_axis(budgets):
-    """(x-axis label, {run: times}) of the totals plot of {run: mass budget}: the runs' own unit when
-    they share one (days for ALS runs, seconds for transport runs), else days."""
+def totals_time_axes(budgets):
+    """[(x-axis label, {run: times})] of the totals plot of {run: mass budget}: one column per time
+    unit among the runs (days for ALS runs, seconds for transport runs), so that a run of seconds
+    drawn beside one of months is not a dot at t = 0."""
     own = {run: budget_time(b, run / "mass_budget.csv") for run, b in budgets.items()}
-    units = {unit for unit, _ in own.values()}
-    unit = units.pop() if len(units) == 1 else "d"
-    times = {run: [v * SECONDS_PER[u] / SECONDS_PER[unit] for v in t] for run, (u, t) in own.items()}
-    return {"d": "time (days)", "s": "time (s)"}.get(unit, f"time ({unit})"), times
+    columns = []
+    for unit in sorted({u for u, _ in own.values()}, key=lambda u: -SECONDS_PER[u]):
+        times = {run: t for run, (u, t) in own.items() if u == unit}
+        columns.append(({"d": "time (days)", "s": "time (s)"}.get(unit, f"time ({unit})"), times))
+    return columns
 
 
 def kaplan_meier(times, events):
@@ -93,19 +95,28 @@ def kaplan_meier(times, events):
 
 def plot_totals(runs, out: Path):
     budgets = {run: read_mass_budget(run) for run in runs}
-    species = [c[: -len("_total_amol")] for c in next(iter(budgets.values())) if c.endswith("_total_amol")]
-    xlabel, times = totals_time_axis(budgets)
-    fig, axes = plt.subplots(len(species), 1, figsize=(7, 2.6 * len(species)), sharex=True, squeeze=False)
-    for ax, name in zip(axes[:, 0], species):
-        for run, budget in budgets.items():
-            if f"{name}_total_amol" in budget:
-                ax.plot(times[run], budget[f"{name}_total_amol"], marker=".", label=run.name)
-        ax.set_ylabel(f"{name} in tissue (amol)")
-        ax.grid(alpha=0.3)
-    axes[-1, 0].set_xlabel(xlabel)
-    axes[0, 0].legend(fontsize="small")
+    species = []
+    for budget in budgets.values():
+        species += [c[: -len("_total_amol")] for c in budget
+                    if c.endswith("_total_amol") and c[: -len("_total_amol")] not in species]
+    columns = totals_time_axes(budgets)
+    # One column per time unit, each with the species its runs have; the amount is shaded down to 0.
+    fig = plt.figure(figsize=(7 if len(columns) == 1 else 5 * len(columns), 2.6 * len(species)),
+                     layout="constrained")
+    subfigures = fig.subfigures(1, len(columns)) if len(columns) > 1 else [fig]
+    for sub, (xlabel, times) in zip(subfigures, columns):
+        own = [name for name in species if any(f"{name}_total_amol" in budgets[run] for run in times)]
+        axes = sub.subplots(len(own), 1, sharex=True, squeeze=False)[:, 0]
+        for ax, name in zip(axes, own):
+            for run in times:
+                if f"{name}_total_amol" in budgets[run]:
+                    line, = ax.plot(times[run], budgets[run][f"{name}_total_amol"], marker=".", label=run.name)
+                    ax.fill_between(times[run], budgets[run][f"{name}_total_amol"], color=line.get_color(), alpha=0.2)
+            ax.set_ylabel(f"{name} in tissue (amol)")
+            ax.grid(alpha=0.3)
+        axes[-1].set_xlabel(xlabel)
+        axes[0].legend(fontsize="small")
     fig.suptitle("Tissue totals (mass budget)")
-    fig.tight_layout()
     path = out / "totals.png"
     fig.savefig(path, dpi=120)
     plt.close(fig)
